@@ -1,0 +1,27 @@
+//! Hardware abstraction for sao poles.
+//!
+//! * [`error`] — [`HwError`], the one error type of this crate.
+//! * [`clock`] — [`TimeSource`]: [`SystemClock`] for real poles, [`SimClock`] for virtual time.
+//! * [`device`] — the traits the runtime talks to ([`DimmableLamp`], [`Sensor`], [`Switch`])
+//!   and [`Pole`], the set of devices a backend builds.
+//! * [`hal`] — adapters from `embedded-hal` 1.0 devices (PWM, GPIO, I²C) to those traits,
+//!   shared by every backend so ecosystem drivers plug in.
+//! * [`power`] — the lamp power model and exact energy integration over fades.
+//! * [`sim`] — a deterministic, seeded simulator (sun-driven lux, diurnal temperature,
+//!   scheduled motion, CSV replay, fault injection).
+//! * `rpi` (feature `rpi`) — a Raspberry Pi backend through `rppal`.
+
+#![warn(missing_docs)]
+
+pub mod clock;
+pub mod device;
+pub mod error;
+pub mod hal;
+pub mod power;
+#[cfg(feature = "rpi")]
+pub mod rpi;
+pub mod sim;
+
+pub use clock::{SimClock, SystemClock, TimeSource};
+pub use device::{DimmableLamp, EnergyReading, Pole, Sensor, Switch};
+pub use error::HwError;

@@ -1,0 +1,175 @@
+//! Raspberry Pi backend through `rppal` (feature `rpi`).
+//!
+//! Lamps dim through the SoC's hardware PWM channels (the LED driver's PWM or 0–10 V
+//! dimming input via a converter), outputs drive relays on GPIO pins, the PIR module's
+//! output goes to a GPIO input, and a BH1750 light sensor sits on an I²C bus at
+//! [`BH1750_ADDRESS_LOW`]. All devices go through the [`crate::hal`] adapters, which see
+//! `rppal`'s `embedded-hal` 1.0 implementations.
+
+use std::sync::Arc;
+
+use rppal::gpio::Gpio;
+use rppal::i2c::I2c;
+use rppal::pwm::{Channel, Polarity, Pwm};
+use serde::Deserialize;
+
+use crate::hal::{Bh1750, PinSwitch, PirSensor, PwmLamp, BH1750_ADDRESS_LOW};
+use crate::power::default_standby_watts;
+use crate::{HwError, Pole, TimeSource};
+
+/// Pi pole configuration (kebab-case keys).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RpiConfig {
+    /// Lamps on hardware PWM channels.
+    #[serde(default)]
+    pub lamps: Vec<RpiLampSpec>,
+    /// Relay/siren/strobe outputs on GPIO pins.
+    #[serde(default)]
+    pub outputs: Vec<RpiOutputSpec>,
+    /// BCM GPIO number of the PIR output, if fitted (sensor `"motion"`).
+    #[serde(default)]
+    pub pir_gpio: Option<u8>,
+    /// I²C bus of a BH1750 at address 0x23, if fitted (sensor `"lux"`).
+    #[serde(default)]
+    pub lux_i2c_bus: Option<u8>,
+}
+
+/// A lamp on a hardware PWM channel.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RpiLampSpec {
+    /// Lamp id.
+    pub id: String,
+    /// Hardware PWM channel, 0 or 1.
+    pub pwm_channel: u8,
+    /// Power at 100 %, W.
+    pub rated_watts: f64,
+    /// Standby power, W (default 0.5).
+    #[serde(default = "default_standby_watts")]
+    pub standby_watts: f64,
+    /// PWM frequency, Hz (default 1000).
+    #[serde(default = "default_frequency_hz")]
+    pub frequency_hz: f64,
+}
+
+fn default_frequency_hz() -> f64 {
+    1_000.0
+}
+
+/// An on/off output on a GPIO pin.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RpiOutputSpec {
+    /// Output name (`"siren"`, `"strobe"`, `"relay"`...).
+    pub name: String,
+    /// BCM GPIO number.
+    pub gpio: u8,
+    /// Whether the output is on when the pin is low (common on relay boards).
+    #[serde(default)]
+    pub active_low: bool,
+}
+
+/// Open the Pi's peripherals and build the pole. Errors with [`HwError::Config`] for a bad
+/// channel, frequency or watts, and [`HwError::Unavailable`] when a peripheral cannot be
+/// opened (not a Pi, overlay not enabled, pin busy, missing permissions).
+pub fn build_rpi_pole(cfg: &RpiConfig, clock: Arc<dyn TimeSource>) -> Result<Pole, HwError> {
+    let mut pole = Pole::default();
+    for spec in &cfg.lamps {
+        let channel = match spec.pwm_channel {
+            0 => Channel::Pwm0,
+            1 => Channel::Pwm1,
+            n => {
+                return Err(HwError::Config(format!(
+                    "lamp `{}`: PWM channel must be 0 or 1, got {n}",
+                    spec.id
+                )))
+            }
+        };
+        if !(spec.frequency_hz.is_finite() && spec.frequency_hz > 0.0) {
+            return Err(HwError::Config(format!(
+                "lamp `{}`: frequency must be > 0 Hz, got {}",
+                spec.id, spec.frequency_hz
+            )));
+        }
+        let pwm = Pwm::with_frequency(channel, spec.frequency_hz, 0.0, Polarity::Normal, true)
+            .map_err(|e| unavailable(&spec.id, e))?;
+        let lamp = PwmLamp::new(
+            RpiPwm(pwm),
+            clock.clone(),
+            spec.id.clone(),
+            spec.rated_watts,
+            spec.standby_watts,
+        )?;
+        pole.lamps.push(Box::new(lamp));
+    }
+
+    if !cfg.outputs.is_empty() || cfg.pir_gpio.is_some() {
+        let gpio = Gpio::new().map_err(|e| unavailable("gpio", e))?;
+        for spec in &cfg.outputs {
+            let pin = gpio
+                .get(spec.gpio)
+                .map_err(|e| unavailable(&spec.name, e))?
+                .into_output();
+            let switch = PinSwitch::new(pin, spec.name.clone(), spec.active_low)?;
+            pole.outputs.push(Box::new(switch));
+        }
+        if let Some(n) = cfg.pir_gpio {
+            // The PIR drives its output push-pull; the pull-down only avoids a floating
+            // input when the module is unplugged.
+            let pin = gpio
+                .get(n)
+                .map_err(|e| unavailable("motion", e))?
+                .into_input_pulldown();
+            pole.sensors.push(Box::new(PirSensor::new(pin, "motion")));
+        }
+    }
+
+    if let Some(bus) = cfg.lux_i2c_bus {
+        let i2c = I2c::with_bus(bus).map_err(|e| unavailable("lux", e))?;
+        let sensor = Bh1750::new(i2c, rppal::hal::Delay::new(), BH1750_ADDRESS_LOW, "lux");
+        pole.sensors.push(Box::new(sensor));
+    }
+    Ok(pole)
+}
+
+fn unavailable(device: &str, e: impl std::fmt::Display) -> HwError {
+    HwError::Unavailable {
+        device: format!("{device} ({e})"),
+    }
+}
+
+/// `rppal`'s PWM channel as an `embedded-hal` 1.0 `SetDutyCycle` (rppal only implements the
+/// 0.2 `PwmPin` trait for it).
+struct RpiPwm(Pwm);
+
+/// Error of [`RpiPwm`]; its `Debug` shows rppal's message.
+struct RpiPwmError(rppal::pwm::Error);
+
+impl std::fmt::Debug for RpiPwmError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl embedded_hal::pwm::Error for RpiPwmError {
+    fn kind(&self) -> embedded_hal::pwm::ErrorKind {
+        embedded_hal::pwm::ErrorKind::Other
+    }
+}
+
+impl embedded_hal::pwm::ErrorType for RpiPwm {
+    type Error = RpiPwmError;
+}
+
+impl embedded_hal::pwm::SetDutyCycle for RpiPwm {
+    fn max_duty_cycle(&self) -> u16 {
+        u16::MAX
+    }
+
+    fn set_duty_cycle(&mut self, duty: u16) -> Result<(), RpiPwmError> {
+        self.0
+            .set_duty_cycle(f64::from(duty) / f64::from(u16::MAX))
+            .map_err(RpiPwmError)
+    }
+}

@@ -1,0 +1,621 @@
+//! Deterministic pole simulator.
+//!
+//! [`build_sim_pole`] assembles a [`Pole`] from a [`SimConfig`] and a shared [`SimClock`]:
+//!
+//! * lamps: [`PwmLamp`] over [`SimPwm`] (software fade, modelled energy);
+//! * sensors: `"lux"` ([`lux::LuxModel`], lx), `"motion"` ([`PirSensor`] over
+//!   [`SimInputPin`] driven by `motion-events-ms`), `"temperature"`
+//!   ([`temperature::TemperatureModel`], Cel), plus one step-hold replay per
+//!   [`SeriesSpec`];
+//! * outputs: one [`PinSwitch`] over [`SimPin`] per name.
+//!
+//! Everything is a pure function of the configuration (including `seed`) and the clock,
+//! so the same virtual time always reads the same values. [`FaultSpec`]s inject failures by
+//! device name over time windows.
+
+pub mod lux;
+mod pins;
+mod series;
+pub mod temperature;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+pub use pins::{SimInputPin, SimPin, SimPwm};
+pub use series::{CsvSeries, SeriesSpec};
+
+use crate::hal::{PinSwitch, PirSensor, PwmLamp};
+use crate::power::default_standby_watts;
+use crate::{DimmableLamp, EnergyReading, HwError, Pole, Sensor, SimClock, Switch, TimeSource};
+use lux::LuxModel;
+use temperature::TemperatureModel;
+
+/// Duty-cycle resolution of simulated PWM channels.
+const SIM_PWM_MAX_DUTY: u16 = 10_000;
+/// Noise stream identifier for the lux sensor.
+const LUX_SALT: u64 = 1;
+
+/// Uniform value in [-1, 1] that depends only on `(seed, salt, bucket)`.
+fn unit_noise(seed: u64, salt: u64, bucket: u64) -> f64 {
+    // SplitMix64 finalizer to decorrelate neighbouring buckets, then one fastrand draw.
+    let mut z = seed
+        ^ salt.wrapping_mul(0xD6E8_FEB8_6659_FD93)
+        ^ bucket.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    fastrand::Rng::with_seed(z).f64() * 2.0 - 1.0
+}
+
+/// Simulator configuration (TOML/JSON, kebab-case keys). Missing keys take the
+/// [`Default`] values.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct SimConfig {
+    /// Latitude, degrees north (default 13.69, Chachoengsao).
+    pub latitude: f64,
+    /// Longitude, degrees east (default 101.07).
+    pub longitude: f64,
+    /// Seed for all simulated noise.
+    pub seed: u64,
+    /// Lamps (default: one 100 W lamp `"lamp-1"`).
+    pub lamps: Vec<LampSpec>,
+    /// Cloud fraction 0..=1 (default 0.3).
+    pub cloud_cover: f64,
+    /// Relative lux noise amplitude, 0..1 (default 0.05 = ±5 %).
+    pub lux_noise: f64,
+    /// Times (Unix ms) at which the PIR detects motion.
+    pub motion_events_ms: Vec<u64>,
+    /// How long the PIR output stays high after each event, ms (default 2000).
+    pub motion_pulse_ms: u64,
+    /// Names of on/off outputs (default `["siren", "strobe"]`).
+    pub outputs: Vec<String>,
+    /// Recorded series replayed as extra sensors.
+    pub series: Vec<SeriesSpec>,
+    /// Fault windows.
+    pub faults: Vec<FaultSpec>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            latitude: 13.69,
+            longitude: 101.07,
+            seed: 0,
+            lamps: vec![LampSpec {
+                id: "lamp-1".into(),
+                rated_watts: 100.0,
+                standby_watts: default_standby_watts(),
+            }],
+            cloud_cover: 0.3,
+            lux_noise: 0.05,
+            motion_events_ms: Vec::new(),
+            motion_pulse_ms: 2_000,
+            outputs: vec!["siren".into(), "strobe".into()],
+            series: Vec::new(),
+            faults: Vec::new(),
+        }
+    }
+}
+
+/// One simulated lamp.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct LampSpec {
+    /// Lamp id.
+    pub id: String,
+    /// Power at 100 %, W.
+    pub rated_watts: f64,
+    /// Standby power, W (default 0.5).
+    #[serde(default = "default_standby_watts")]
+    pub standby_watts: f64,
+}
+
+/// How a faulted device behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    /// Every call returns [`HwError::Fault`] (lamp `set_level`/`energy`, sensor `read`,
+    /// output `set`).
+    #[default]
+    Fail,
+    /// The device goes quiet: sensor reads return `Ok(None)`; lamp and output commands
+    /// return `Ok` but are dropped (a lost command).
+    Silent,
+}
+
+/// A fault on one device over a time window.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct FaultSpec {
+    /// Lamp id, sensor name or output name.
+    pub device: String,
+    /// Start of the fault, Unix ms (inclusive).
+    pub from_ms: u64,
+    /// End of the fault, Unix ms (exclusive); `None` = never recovers.
+    #[serde(default)]
+    pub until_ms: Option<u64>,
+    /// Behaviour while faulted (default `fail`).
+    #[serde(default)]
+    pub kind: FaultKind,
+}
+
+/// Build a simulated pole. Errors with [`HwError::Config`] on out-of-range values,
+/// duplicate device names, or faults naming an unknown device.
+pub fn build_sim_pole(cfg: &SimConfig, clock: Arc<SimClock>) -> Result<Pole, HwError> {
+    validate(cfg)?;
+    let time: Arc<dyn TimeSource> = clock.clone();
+    let wrap = |device: &str| Faulty {
+        faults: cfg
+            .faults
+            .iter()
+            .filter(|f| f.device == device)
+            .cloned()
+            .collect(),
+        device: device.to_owned(),
+        clock: clock.clone(),
+    };
+    let mut pole = Pole::default();
+
+    for spec in &cfg.lamps {
+        let pwm = SimPwm::new(SIM_PWM_MAX_DUTY);
+        let lamp = PwmLamp::new(
+            pwm,
+            time.clone(),
+            spec.id.clone(),
+            spec.rated_watts,
+            spec.standby_watts,
+        )?;
+        pole.lamps.push(Box::new(wrap(&spec.id).around(lamp)));
+    }
+
+    let lux = LuxModel {
+        latitude: cfg.latitude,
+        longitude: cfg.longitude,
+        cloud_cover: cfg.cloud_cover,
+        noise: cfg.lux_noise,
+        seed: cfg.seed,
+    };
+    let model_sensor = |name: &str, unit: &str, source: Source| SimSensor {
+        name: name.to_owned(),
+        unit: unit.to_owned(),
+        clock: clock.clone(),
+        source,
+    };
+    pole.sensors.push(Box::new(wrap("lux").around(model_sensor(
+        "lux",
+        "lx",
+        Source::Lux(lux),
+    ))));
+    let pir_pin = SimInputPin::new(
+        time.clone(),
+        cfg.motion_events_ms.clone(),
+        cfg.motion_pulse_ms,
+    );
+    pole.sensors.push(Box::new(
+        wrap("motion").around(PirSensor::new(pir_pin, "motion")),
+    ));
+    let temperature = TemperatureModel::thai_lowlands(cfg.longitude);
+    pole.sensors
+        .push(Box::new(wrap("temperature").around(model_sensor(
+            "temperature",
+            "Cel",
+            Source::Temperature(temperature),
+        ))));
+    for spec in &cfg.series {
+        let mut points = spec.points.clone();
+        points.sort_by_key(|&(t, _)| t);
+        let sensor = model_sensor(&spec.sensor, &spec.unit, Source::Series(points));
+        pole.sensors
+            .push(Box::new(wrap(&spec.sensor).around(sensor)));
+    }
+
+    for name in &cfg.outputs {
+        let switch = PinSwitch::new(SimPin::new(), name.clone(), false)?;
+        pole.outputs.push(Box::new(wrap(name).around(switch)));
+    }
+    Ok(pole)
+}
+
+fn validate(cfg: &SimConfig) -> Result<(), HwError> {
+    let bad = |msg: String| Err(HwError::Config(msg));
+    if !(-90.0..=90.0).contains(&cfg.latitude) || !(-180.0..=180.0).contains(&cfg.longitude) {
+        return bad(format!(
+            "latitude/longitude out of range: {}, {}",
+            cfg.latitude, cfg.longitude
+        ));
+    }
+    if !(0.0..=1.0).contains(&cfg.cloud_cover) {
+        return bad(format!(
+            "cloud-cover must be in 0..=1, got {}",
+            cfg.cloud_cover
+        ));
+    }
+    if !(0.0..1.0).contains(&cfg.lux_noise) {
+        return bad(format!("lux-noise must be in 0..1, got {}", cfg.lux_noise));
+    }
+    let mut names = HashSet::new();
+    let all = cfg
+        .lamps
+        .iter()
+        .map(|l| l.id.as_str())
+        .chain(["lux", "motion", "temperature"])
+        .chain(cfg.series.iter().map(|s| s.sensor.as_str()))
+        .chain(cfg.outputs.iter().map(String::as_str));
+    for name in all {
+        if name.is_empty() {
+            return bad("device names must not be empty".into());
+        }
+        if !names.insert(name) {
+            return bad(format!("duplicate device name `{name}`"));
+        }
+    }
+    if let Some(s) = cfg
+        .series
+        .iter()
+        .find(|s| s.points.iter().any(|p| !p.1.is_finite()))
+    {
+        return bad(format!("series `{}` has a non-finite value", s.sensor));
+    }
+    for f in &cfg.faults {
+        if !names.contains(f.device.as_str()) {
+            return bad(format!("fault names unknown device `{}`", f.device));
+        }
+        if f.until_ms.is_some_and(|u| u <= f.from_ms) {
+            return bad(format!("fault on `{}` ends before it starts", f.device));
+        }
+    }
+    Ok(())
+}
+
+/// What a [`SimSensor`] reads.
+enum Source {
+    Lux(LuxModel),
+    Temperature(TemperatureModel),
+    /// Sorted `(unix_ms, value)` points, step-hold.
+    Series(Vec<(u64, f64)>),
+}
+
+/// A sensor computed from a model or a series at the clock's now.
+struct SimSensor {
+    name: String,
+    unit: String,
+    clock: Arc<SimClock>,
+    source: Source,
+}
+
+impl Sensor for SimSensor {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn unit(&self) -> &str {
+        &self.unit
+    }
+
+    fn read(&mut self) -> Result<Option<f64>, HwError> {
+        let now = self.clock.now_ms();
+        Ok(match &self.source {
+            Source::Lux(m) => Some(m.lux_at(now)),
+            Source::Temperature(m) => Some(m.celsius_at(now)),
+            Source::Series(points) => {
+                let n = points.partition_point(|&(t, _)| t <= now);
+                n.checked_sub(1).map(|i| points[i].1)
+            }
+        })
+    }
+}
+
+/// Fault windows of one device.
+struct Faulty {
+    device: String,
+    faults: Vec<FaultSpec>,
+    clock: Arc<SimClock>,
+}
+
+impl Faulty {
+    fn around<D>(self, inner: D) -> WithFaults<D> {
+        WithFaults {
+            inner,
+            faults: self,
+        }
+    }
+
+    fn active(&self) -> Option<FaultKind> {
+        let now = self.clock.now_ms();
+        self.faults
+            .iter()
+            .find(|f| f.from_ms <= now && f.until_ms.is_none_or(|u| now < u))
+            .map(|f| f.kind)
+    }
+
+    fn error(&self) -> HwError {
+        HwError::fault(&self.device, "simulated fault")
+    }
+}
+
+/// A device with simulated faults injected in front of it.
+struct WithFaults<D> {
+    inner: D,
+    faults: Faulty,
+}
+
+impl<L: DimmableLamp> DimmableLamp for WithFaults<L> {
+    fn id(&self) -> &str {
+        self.inner.id()
+    }
+
+    fn rated_watts(&self) -> f64 {
+        self.inner.rated_watts()
+    }
+
+    fn set_level(&mut self, percent: f32, fade_ms: u32) -> Result<(), HwError> {
+        match self.faults.active() {
+            Some(FaultKind::Fail) => Err(self.faults.error()),
+            Some(FaultKind::Silent) => Ok(()),
+            None => self.inner.set_level(percent, fade_ms),
+        }
+    }
+
+    fn level(&mut self) -> f32 {
+        self.inner.level()
+    }
+
+    fn target_level(&self) -> f32 {
+        self.inner.target_level()
+    }
+
+    fn energy(&mut self) -> Result<EnergyReading, HwError> {
+        match self.faults.active() {
+            Some(FaultKind::Fail) => Err(self.faults.error()),
+            _ => self.inner.energy(),
+        }
+    }
+}
+
+impl<S: Sensor> Sensor for WithFaults<S> {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn unit(&self) -> &str {
+        self.inner.unit()
+    }
+
+    /// While faulted the inner sensor is not read (a latched PIR event survives the fault).
+    fn read(&mut self) -> Result<Option<f64>, HwError> {
+        match self.faults.active() {
+            Some(FaultKind::Fail) => Err(self.faults.error()),
+            Some(FaultKind::Silent) => Ok(None),
+            None => self.inner.read(),
+        }
+    }
+}
+
+impl<W: Switch> Switch for WithFaults<W> {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn set(&mut self, on: bool) -> Result<(), HwError> {
+        match self.faults.active() {
+            Some(FaultKind::Fail) => Err(self.faults.error()),
+            Some(FaultKind::Silent) => Ok(()),
+            None => self.inner.set(on),
+        }
+    }
+
+    fn is_on(&self) -> bool {
+        self.inner.is_on()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: u64 = 1_795_219_200_000; // 2026-11-21T00:00Z
+    const NOON: u64 = DAY + 5 * 3_600_000; // ≈ local solar noon at 101.07 E
+    const MIDNIGHT: u64 = DAY + 17 * 3_600_000;
+
+    fn read(pole: &mut Pole, name: &str) -> Result<Option<f64>, HwError> {
+        pole.sensor_mut(name).unwrap().read()
+    }
+
+    #[test]
+    fn default_pole_has_expected_devices() {
+        let clock = Arc::new(SimClock::new(NOON));
+        let mut pole = build_sim_pole(&SimConfig::default(), clock.clone()).unwrap();
+        let names: Vec<_> = pole.sensors.iter().map(|s| s.unit().to_owned()).collect();
+        assert_eq!(names, ["lx", "1", "Cel"]);
+        assert_eq!(format!("{pole:?}"), "Pole { lamps: [\"lamp-1\"], sensors: [\"lux\", \"motion\", \"temperature\"], outputs: [\"siren\", \"strobe\"] }");
+        assert!(read(&mut pole, "lux").unwrap().unwrap() > 10_000.0);
+        let t = read(&mut pole, "temperature").unwrap().unwrap();
+        assert!((24.0..=33.0).contains(&t));
+        clock.set(MIDNIGHT);
+        assert!(read(&mut pole, "lux").unwrap().unwrap() < 5.0);
+
+        let lamp = pole.lamp_mut("lamp-1").unwrap();
+        // Off (standby only) from noon to midnight.
+        let standby = lamp.energy().unwrap();
+        assert!((standby.total_kwh - 0.006).abs() < 1e-12 && standby.watts == 0.5);
+        lamp.set_level(100.0, 0).unwrap();
+        clock.advance(3_600_000);
+        let e = lamp.energy().unwrap();
+        assert!((e.total_kwh - standby.total_kwh - 0.1005).abs() < 1e-12);
+        let siren = pole.output_mut("siren").unwrap();
+        siren.set(true).unwrap();
+        assert!(siren.is_on());
+    }
+
+    #[test]
+    fn same_seed_same_readings() {
+        let cfg = SimConfig {
+            seed: 99,
+            ..SimConfig::default()
+        };
+        let (c1, c2) = (Arc::new(SimClock::new(NOON)), Arc::new(SimClock::new(NOON)));
+        let mut a = build_sim_pole(&cfg, c1.clone()).unwrap();
+        let mut b = build_sim_pole(&cfg, c2.clone()).unwrap();
+        // Extra reads on `a` must not change what `b` sees at the same time.
+        for _ in 0..5 {
+            read(&mut a, "lux").unwrap();
+        }
+        for step in 0..20 {
+            c1.set(NOON + step * 45_000);
+            c2.set(NOON + step * 45_000);
+            assert_eq!(read(&mut a, "lux").unwrap(), read(&mut b, "lux").unwrap());
+        }
+    }
+
+    #[test]
+    fn motion_pulse_is_latched() {
+        let cfg = SimConfig {
+            motion_events_ms: vec![NOON + 10_000],
+            ..SimConfig::default()
+        };
+        let clock = Arc::new(SimClock::new(NOON));
+        let mut pole = build_sim_pole(&cfg, clock.clone()).unwrap();
+        assert_eq!(read(&mut pole, "motion").unwrap(), Some(0.0));
+        // The 2 s pulse is over by the next read, yet it is reported once.
+        clock.set(NOON + 60_000);
+        assert_eq!(read(&mut pole, "motion").unwrap(), Some(1.0));
+        clock.set(NOON + 61_000);
+        assert_eq!(read(&mut pole, "motion").unwrap(), Some(0.0));
+    }
+
+    #[test]
+    fn fault_windows_apply_by_name() {
+        let fault = |device: &str, kind| FaultSpec {
+            device: device.into(),
+            from_ms: 1_000,
+            until_ms: Some(2_000),
+            kind,
+        };
+        let cfg = SimConfig {
+            faults: vec![
+                fault("lux", FaultKind::Fail),
+                fault("temperature", FaultKind::Silent),
+                fault("lamp-1", FaultKind::Fail),
+                fault("siren", FaultKind::Silent),
+                fault("strobe", FaultKind::Fail),
+            ],
+            ..SimConfig::default()
+        };
+        let clock = Arc::new(SimClock::new(0));
+        let mut pole = build_sim_pole(&cfg, clock.clone()).unwrap();
+        assert!(read(&mut pole, "lux").unwrap().is_some());
+        clock.set(1_000);
+        assert!(
+            matches!(read(&mut pole, "lux"), Err(HwError::Fault { device, .. }) if device == "lux")
+        );
+        assert_eq!(read(&mut pole, "temperature").unwrap(), None);
+        let lamp = pole.lamp_mut("lamp-1").unwrap();
+        assert!(lamp.set_level(50.0, 0).is_err());
+        assert!(lamp.energy().is_err());
+        assert_eq!(lamp.target_level(), 0.0);
+        pole.output_mut("siren").unwrap().set(true).unwrap();
+        assert!(
+            !pole.output_mut("siren").unwrap().is_on(),
+            "silent drops commands"
+        );
+        assert!(pole.output_mut("strobe").unwrap().set(true).is_err());
+        clock.set(2_000);
+        assert!(read(&mut pole, "lux").unwrap().is_some());
+        assert!(read(&mut pole, "temperature").unwrap().is_some());
+        pole.lamp_mut("lamp-1").unwrap().set_level(50.0, 0).unwrap();
+        pole.output_mut("strobe").unwrap().set(true).unwrap();
+    }
+
+    #[test]
+    fn series_replay_step_holds() {
+        let csv = SeriesSpec::from_csv(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../shared/data/sds011_aberdeen_2017-10-20.csv"
+            ),
+            "pm25",
+            "ug/m3",
+            "timestamp",
+            "P2",
+            ';',
+            Some(NOON),
+        )
+        .unwrap();
+        let cfg = SimConfig {
+            series: vec![csv.series],
+            ..SimConfig::default()
+        };
+        let clock = Arc::new(SimClock::new(NOON - 1));
+        let mut pole = build_sim_pole(&cfg, clock.clone()).unwrap();
+        assert_eq!(pole.sensor_mut("pm25").unwrap().unit(), "ug/m3");
+        assert_eq!(read(&mut pole, "pm25").unwrap(), None);
+        clock.set(NOON);
+        assert_eq!(read(&mut pole, "pm25").unwrap(), Some(45.37));
+        clock.set(NOON + 148_000 - 1);
+        assert_eq!(read(&mut pole, "pm25").unwrap(), Some(45.37));
+        clock.set(NOON + 148_000);
+        assert_eq!(read(&mut pole, "pm25").unwrap(), Some(42.13));
+        clock.set(NOON + 10 * 86_400_000);
+        assert_eq!(read(&mut pole, "pm25").unwrap(), Some(12.40));
+    }
+
+    #[test]
+    fn parses_kebab_case_toml() {
+        let cfg: SimConfig = toml::from_str(
+            r#"
+            seed = 7
+            cloud-cover = 0.5
+            motion-events-ms = [1000, 5000]
+            outputs = ["relay"]
+            [[lamps]]
+            id = "east"
+            rated-watts = 60.0
+            [[series]]
+            sensor = "pm25"
+            unit = "ug/m3"
+            points = [[0, 12.5], [60000, 14.0]]
+            [[faults]]
+            device = "east"
+            from-ms = 100
+            kind = "silent"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(cfg.lamps[0].standby_watts, 0.5);
+        assert_eq!(cfg.motion_pulse_ms, 2_000);
+        assert_eq!(cfg.series[0].points[1], (60_000, 14.0));
+        assert_eq!(cfg.faults[0].kind, FaultKind::Silent);
+        assert_eq!(cfg.faults[0].until_ms, None);
+        assert!(build_sim_pole(&cfg, Arc::new(SimClock::new(0))).is_ok());
+        assert!(toml::from_str::<SimConfig>("sed = 1").is_err());
+    }
+
+    #[test]
+    fn rejects_bad_configs() {
+        let clock = Arc::new(SimClock::new(0));
+        let mut dup = SimConfig::default();
+        dup.outputs.push("lux".into());
+        let unknown = SimConfig {
+            faults: vec![FaultSpec {
+                device: "nope".into(),
+                from_ms: 0,
+                until_ms: None,
+                kind: FaultKind::Fail,
+            }],
+            ..SimConfig::default()
+        };
+        let cloudy = SimConfig {
+            cloud_cover: 1.5,
+            ..SimConfig::default()
+        };
+        for cfg in [dup, unknown, cloudy] {
+            assert!(matches!(
+                build_sim_pole(&cfg, clock.clone()),
+                Err(HwError::Config(_))
+            ));
+        }
+    }
+}

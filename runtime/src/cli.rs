@@ -1,0 +1,356 @@
+//! The `sao` command line: `run`, `sim`, `plugin new|pack|sign|verify|inspect`, `keygen`.
+//! Errors are one clear line on stderr and a non-zero exit, never a panic.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand, ValueEnum};
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{Hardware, PoleConfig};
+use crate::engine::EngineOptions;
+use crate::plugin::manifest::Manifest;
+use crate::plugin::package::{Package, MANIFEST_FILE};
+use crate::plugin::signing::{self, TrustStore};
+use crate::runtime::Runtime;
+use crate::sim::{ScenarioFile, SimOptions};
+use crate::uplink::LogSink;
+
+/// sao — edge runtime for smart poles.
+#[derive(Debug, Parser)]
+#[command(name = "sao", version, about)]
+pub struct Cli {
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+    /// Log filter (tracing `EnvFilter` syntax), e.g. `info,sao_runtime=debug`.
+    #[arg(long, global = true, env = "SAO_LOG", default_value = "info")]
+    pub log: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    /// Readable lines.
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the pole from a config file until interrupted.
+    Run {
+        /// The pole config (`pole.toml`).
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Run a scenario on simulated hardware and a virtual clock.
+    Sim {
+        /// The scenario file.
+        #[arg(long)]
+        scenario: PathBuf,
+        /// Where to write upstream records as JSON lines (`-` for stdout).
+        #[arg(long, default_value = "-")]
+        out: PathBuf,
+        /// Keep state in this directory (default: the scenario's data-dir).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Virtual seconds per real second (default: as fast as possible).
+        #[arg(long)]
+        speed: Option<f64>,
+        /// Print lamp and sensor state every N virtual minutes, and notable records.
+        #[arg(long)]
+        progress: Option<u64>,
+    },
+    /// Create, package, sign and check plugins.
+    Plugin {
+        /// What to do.
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+    /// Generate an ed25519 key pair (`<out>.key`, `<out>.pub`).
+    Keygen {
+        /// Path stem of the key files.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// Plugin subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Scaffold a vendor plugin crate that builds as-is.
+    New {
+        /// Plugin id (a-z, 0-9, '-').
+        id: String,
+        /// Directory to create (default: ./<id>).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Build a `.sao` package from a plugin directory's manifest and a built component.
+    Pack {
+        /// Directory holding `plugin.toml` and the config schema.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The built component (`.wasm`).
+        #[arg(long)]
+        component: PathBuf,
+        /// Output package path.
+        #[arg(long)]
+        out: PathBuf,
+        /// Sign with this private key while packing.
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
+    /// Sign a package in place.
+    Sign {
+        /// The package.
+        package: PathBuf,
+        /// The private key.
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Verify a package against a trusted-keys directory.
+    Verify {
+        /// The package.
+        package: PathBuf,
+        /// Directory of trusted public keys.
+        #[arg(long)]
+        trusted: PathBuf,
+    },
+    /// Show a package's manifest, files and signature.
+    Inspect {
+        /// The package.
+        package: PathBuf,
+    },
+}
+
+/// Entry point: parses arguments, runs, maps errors to one line and exit code 1.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(e) = init_logging(&cli) {
+        eprintln!("sao: {e:#}");
+        return ExitCode::FAILURE;
+    }
+    match execute(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sao: error: {}", one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn one_line(e: &anyhow::Error) -> String {
+    e.chain()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
+        .replace('\n', " ")
+}
+
+fn init_logging(cli: &Cli) -> anyhow::Result<()> {
+    let filter = EnvFilter::try_new(&cli.log).context("invalid --log filter")?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+    Ok(())
+}
+
+fn execute(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Run { config } => run_pole(&config),
+        Command::Sim {
+            scenario,
+            out,
+            data_dir,
+            speed,
+            progress,
+        } => simulate(&scenario, &out, data_dir, speed, progress),
+        Command::Plugin { command } => plugin_command(command),
+        Command::Keygen { out } => {
+            let key = signing::generate_key();
+            signing::write_key_pair(&key, &out)?;
+            println!(
+                "key {} written to {} and {}",
+                signing::key_id(&key.verifying_key()),
+                out.with_extension("key").display(),
+                out.with_extension("pub").display()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn tokio_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn run_pole(path: &Path) -> anyhow::Result<()> {
+    let config = PoleConfig::load(path)?;
+    let clock: Arc<dyn sao_hardware::TimeSource> = Arc::new(sao_hardware::SystemClock);
+    let pole = match &config.hardware {
+        Hardware::Sim(sim) => sao_hardware::sim::build_sim_pole(
+            sim,
+            Arc::new(sao_hardware::SimClock::new(clock.now_ms())),
+        )?,
+        #[cfg(feature = "rpi")]
+        Hardware::Rpi(rpi) => sao_hardware::rpi::build_rpi_pole(rpi, clock.clone())?,
+    };
+    let poll = std::time::Duration::from_millis(config.timing.poll_interval_ms.max(10));
+    tokio_runtime()?.block_on(async {
+        let mut runtime = Runtime::new(config, pole, clock, Arc::new(LogSink), EngineOptions::default())?;
+        runtime.install_configured().await;
+        let mut interval = tokio::time::interval(poll);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = interval.tick() => runtime.step().await,
+                _ = tokio::signal::ctrl_c() => break,
+            }
+        }
+        tracing::info!("shutting down");
+        runtime.shutdown()
+    })
+}
+
+fn simulate(
+    scenario: &Path,
+    out: &Path,
+    data_dir: Option<PathBuf>,
+    speed: Option<f64>,
+    progress: Option<u64>,
+) -> anyhow::Result<()> {
+    let file = ScenarioFile::load(scenario)?;
+    let writer: Box<dyn Write + Send> = if out == Path::new("-") {
+        Box::new(std::io::stdout())
+    } else {
+        if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        Box::new(std::io::BufWriter::new(
+            std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?,
+        ))
+    };
+    let options = SimOptions {
+        data_dir,
+        speed,
+        progress_minutes: progress,
+        engine: EngineOptions::default(),
+    };
+    let summary = tokio_runtime()?.block_on(crate::sim::run(file, writer, &options))?;
+    eprintln!(
+        "simulated {} steps, {} records written; compiled cache: {} hits, {} compiles",
+        summary.steps, summary.records, summary.cache.0, summary.cache.1
+    );
+    for plugin in summary.plugins.as_array().into_iter().flatten() {
+        eprintln!("plugin {}", plugin);
+    }
+    Ok(())
+}
+
+fn read_package(path: &Path) -> anyhow::Result<Package> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Package::read(&bytes).with_context(|| format!("{} refused", path.display()))
+}
+
+fn write_package(package: &Package, path: &Path) -> anyhow::Result<()> {
+    crate::engine::write_atomically(path, &package.to_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
+    match command {
+        PluginCommand::New { id, dir } => {
+            let dir = dir.unwrap_or_else(|| PathBuf::from(&id));
+            crate::scaffold::create(&id, &dir)?;
+            println!("created plugin `{id}` in {}", dir.display());
+            println!("build it: cd {} && cargo build --release --target wasm32-wasip2", dir.display());
+            Ok(())
+        }
+        PluginCommand::Pack {
+            dir,
+            component,
+            out,
+            key,
+        } => {
+            let manifest_text = std::fs::read_to_string(dir.join(MANIFEST_FILE))
+                .with_context(|| format!("cannot read {}", dir.join(MANIFEST_FILE).display()))?;
+            let manifest = Manifest::parse(&manifest_text)?;
+            let mut files = BTreeMap::new();
+            files.insert(MANIFEST_FILE.to_string(), manifest_text.into_bytes());
+            files.insert(
+                manifest.component.clone(),
+                std::fs::read(&component)
+                    .with_context(|| format!("cannot read {}", component.display()))?,
+            );
+            let extra = std::iter::once(&manifest.config_schema)
+                .chain(manifest.models.iter().map(|m| &m.path));
+            for path in extra {
+                let bytes = std::fs::read(dir.join(path))
+                    .with_context(|| format!("cannot read {}", dir.join(path).display()))?;
+                files.insert(path.clone(), bytes);
+            }
+            let mut package = Package::from_files(files)?;
+            if let Some(key) = key {
+                package.sign(&signing::read_signing_key(&key)?);
+            }
+            write_package(&package, &out)?;
+            println!("packed {} {} into {} (sha256:{})", manifest.id, manifest.version, out.display(), hex::encode(package.digest()));
+            Ok(())
+        }
+        PluginCommand::Sign { package, key } => {
+            let mut pkg = read_package(&package)?;
+            let key = signing::read_signing_key(&key)?;
+            pkg.sign(&key);
+            write_package(&pkg, &package)?;
+            println!("signed {} with key {}", package.display(), signing::key_id(&key.verifying_key()));
+            Ok(())
+        }
+        PluginCommand::Verify { package, trusted } => {
+            let trust = TrustStore::load(&trusted)?;
+            let bytes = std::fs::read(&package)
+                .with_context(|| format!("cannot read {}", package.display()))?;
+            let verified = Package::read_verified(&bytes, &trust)
+                .with_context(|| format!("{} refused", package.display()))?;
+            let m = verified.package().manifest();
+            println!("{}: {} {} by {}, signed by trusted key {}", package.display(), m.id, m.version, m.vendor, verified.key_id());
+            Ok(())
+        }
+        PluginCommand::Inspect { package } => {
+            let pkg = read_package(&package)?;
+            let m = pkg.manifest();
+            println!("id:           {}", m.id);
+            println!("version:      {}", m.version);
+            println!("vendor:       {}", m.vendor);
+            println!("world:        {}", m.world);
+            println!("capabilities: {}", m.capabilities.iter().map(|c| c.name()).collect::<Vec<_>>().join(", "));
+            println!("dataset:      {} ({})", m.dataset, m.dimension);
+            println!("digest:       sha256:{}", hex::encode(pkg.digest()));
+            match pkg.signature() {
+                Some(s) => println!("signature:    ed25519 by key {}", s.key_id),
+                None => println!("signature:    none (unsigned)"),
+            }
+            for (path, bytes) in pkg.files() {
+                println!("file:         {path} ({} bytes)", bytes.len());
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! The pole's own configuration (`pole.toml`): identity, storage, trust, lighting policy,
+//! hardware backend and the plugins to run with their grants and config.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::Deserialize;
+
+use crate::devices::LightingPolicy;
+use crate::plugin::{Capability, RestartPolicy};
+use crate::uplink::Identity;
+
+/// A parsed `pole.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct PoleConfig {
+    /// Who and where the pole is.
+    pub pole: Identity,
+    /// Where state lives.
+    #[serde(default)]
+    pub storage: Storage,
+    /// Which signing keys are trusted.
+    #[serde(default)]
+    pub trust: Trust,
+    /// Lighting fail-safe.
+    #[serde(default)]
+    pub lighting: LightingPolicy,
+    /// Plugin restart policy.
+    #[serde(default)]
+    pub restart: RestartPolicy,
+    /// Timing of the main loop.
+    #[serde(default)]
+    pub timing: Timing,
+    /// The hardware backend.
+    #[serde(default)]
+    pub hardware: Hardware,
+    /// Plugins to install at start.
+    #[serde(default)]
+    pub plugins: Vec<PluginSpec>,
+}
+
+/// Storage locations.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Storage {
+    /// Directory for the sled database and the compiled-component cache.
+    #[serde(default = "Storage::default_data_dir")]
+    pub data_dir: PathBuf,
+}
+
+impl Storage {
+    fn default_data_dir() -> PathBuf {
+        PathBuf::from("/var/lib/sao")
+    }
+}
+
+impl Default for Storage {
+    fn default() -> Self {
+        Self {
+            data_dir: Self::default_data_dir(),
+        }
+    }
+}
+
+/// Trust settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Trust {
+    /// Directory of trusted vendor public keys (`*.pub`).
+    #[serde(default = "Trust::default_keys_dir")]
+    pub keys_dir: PathBuf,
+}
+
+impl Trust {
+    fn default_keys_dir() -> PathBuf {
+        PathBuf::from("/etc/sao/trusted-keys")
+    }
+}
+
+impl Default for Trust {
+    fn default() -> Self {
+        Self {
+            keys_dir: Self::default_keys_dir(),
+        }
+    }
+}
+
+/// Loop timing.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Timing {
+    /// How often sensors are polled (and ticks checked), in ms.
+    #[serde(default = "Timing::default_poll_ms")]
+    pub poll_interval_ms: u64,
+    /// How often the host publishes lamp health telemetry, in seconds.
+    #[serde(default = "Timing::default_health_s")]
+    pub health_interval_s: u64,
+}
+
+impl Timing {
+    fn default_poll_ms() -> u64 {
+        1000
+    }
+    fn default_health_s() -> u64 {
+        300
+    }
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            poll_interval_ms: Self::default_poll_ms(),
+            health_interval_s: Self::default_health_s(),
+        }
+    }
+}
+
+/// Which hardware the pole drives.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "backend", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Hardware {
+    /// The deterministic simulator.
+    Sim(sao_hardware::sim::SimConfig),
+    /// A Raspberry Pi through rppal (needs the `rpi` feature).
+    #[cfg(feature = "rpi")]
+    Rpi(sao_hardware::rpi::RpiConfig),
+}
+
+impl Default for Hardware {
+    fn default() -> Self {
+        Hardware::Sim(sao_hardware::sim::SimConfig::default())
+    }
+}
+
+/// One plugin to install.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct PluginSpec {
+    /// Path of the `.sao` package.
+    pub package: PathBuf,
+    /// Capabilities the operator grants it.
+    #[serde(default)]
+    pub grants: Vec<Capability>,
+    /// Its config (validated against the package's schema).
+    #[serde(default = "empty_object")]
+    pub config: serde_json::Value,
+}
+
+fn empty_object() -> serde_json::Value {
+    serde_json::Value::Object(Default::default())
+}
+
+impl PoleConfig {
+    /// Reads a config file, resolving relative paths against its directory.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let mut config: Self =
+            toml::from_str(&text).with_context(|| format!("{} is invalid", path.display()))?;
+        config.resolve_paths(path.parent().unwrap_or(Path::new(".")));
+        Ok(config)
+    }
+
+    /// Makes relative paths relative to `base`.
+    pub fn resolve_paths(&mut self, base: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        fix(&mut self.storage.data_dir);
+        fix(&mut self.trust.keys_dir);
+        for plugin in &mut self.plugins {
+            fix(&mut plugin.package);
+        }
+    }
+}

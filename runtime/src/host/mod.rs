@@ -1,0 +1,210 @@
+//! The host side of the plugin contract: one module per WIT interface, each implemented
+//! on [`PluginState`], the data of one plugin's store. A plugin's linker only gets the
+//! interfaces it was granted (see [`linker`]).
+
+mod alarm;
+mod clock;
+mod kv;
+mod lighting;
+mod log;
+mod sensors;
+mod telemetry;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{Engine, ResourceLimiter};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::devices::Devices;
+use crate::plugin::Capability;
+use crate::uplink::{Source, Uplink};
+
+pub use kv::KvStore;
+pub use telemetry::RateLimit;
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "plugin",
+    exports: { default: async },
+});
+
+pub use sao::plugin::types::Reading as WitReading;
+
+/// Services of the pole shared by all plugins.
+pub struct Services {
+    /// The devices.
+    pub devices: Arc<Devices>,
+    /// Upstream records.
+    pub uplink: Arc<Uplink>,
+    /// Plugin key-value storage.
+    pub kv: KvStore,
+}
+
+/// Who a store belongs to.
+#[derive(Debug, Clone)]
+pub struct PluginIdentity {
+    /// Plugin id.
+    pub id: String,
+    /// Plugin version.
+    pub version: String,
+    /// Dataset name for its records.
+    pub dataset: String,
+    /// Smart-city dimension of its records.
+    pub dimension: String,
+}
+
+impl PluginIdentity {
+    /// The uplink source for this plugin's records.
+    pub fn source(&self) -> Source {
+        Source {
+            plugin: self.id.clone(),
+            version: self.version.clone(),
+            dataset: self.dataset.clone(),
+            dimension: self.dimension.clone(),
+        }
+    }
+}
+
+/// Error raised (as a trap) when a call runs past its CPU deadline.
+#[derive(Debug, thiserror::Error)]
+#[error("call exceeded its CPU deadline of {0:?}")]
+pub struct DeadlineExceeded(pub Duration);
+
+/// Error raised (as a trap) when the plugin asks for more memory than its cap.
+#[derive(Debug, thiserror::Error)]
+#[error("memory cap of {cap} bytes exceeded (asked for {desired})")]
+pub struct MemoryCapExceeded {
+    /// The cap.
+    pub cap: usize,
+    /// What the plugin asked for.
+    pub desired: usize,
+}
+
+/// Per-plugin memory cap: growing past it traps the plugin, alone.
+pub struct MemoryCap {
+    cap: usize,
+}
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.cap {
+            return Err(wasmtime::Error::new(MemoryCapExceeded {
+                cap: self.cap,
+                desired,
+            }));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+/// The data of one plugin's store.
+pub struct PluginState {
+    identity: PluginIdentity,
+    services: Arc<Services>,
+    wasi: WasiCtx,
+    table: ResourceTable,
+    memory: MemoryCap,
+    call_started: Instant,
+    call_budget: Duration,
+    rate: RateLimit,
+}
+
+impl PluginState {
+    /// State for a fresh instance of `identity`.
+    pub fn new(
+        identity: PluginIdentity,
+        services: Arc<Services>,
+        memory_cap: usize,
+        call_budget: Duration,
+    ) -> Self {
+        Self {
+            identity,
+            services,
+            // No preopens, no environment, no network, no inherited stdio.
+            wasi: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+            memory: MemoryCap { cap: memory_cap },
+            call_started: Instant::now(),
+            call_budget,
+            rate: RateLimit::default(),
+        }
+    }
+
+    /// The memory limiter (for `Store::limiter`).
+    pub fn limiter(&mut self) -> &mut dyn ResourceLimiter {
+        &mut self.memory
+    }
+
+    /// Marks the start of a handler call (for the CPU deadline).
+    pub fn start_call(&mut self) {
+        self.call_started = Instant::now();
+    }
+
+    /// `Err` once the current call has run past its budget.
+    pub fn check_deadline(&self) -> Result<(), DeadlineExceeded> {
+        if self.call_started.elapsed() > self.call_budget {
+            Err(DeadlineExceeded(self.call_budget))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.services.devices.now_ms()
+    }
+}
+
+impl WasiView for PluginState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl sao::plugin::types::Host for PluginState {}
+
+/// Builds a linker exposing WASI (sandboxed) and exactly the `granted` capabilities.
+pub fn linker(
+    engine: &Engine,
+    granted: &BTreeSet<Capability>,
+) -> wasmtime::Result<Linker<PluginState>> {
+    use sao::plugin as p;
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    p::types::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+    for capability in granted {
+        match capability {
+            Capability::Log => p::log::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?,
+            Capability::Clock => p::clock::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?,
+            Capability::Kv => p::kv::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?,
+            Capability::Telemetry => {
+                p::telemetry::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?
+            }
+            Capability::Lighting => {
+                p::lighting::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?
+            }
+            Capability::Alarm => p::alarm::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?,
+            Capability::Sensors => p::sensors::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?,
+        }
+    }
+    Ok(linker)
+}

@@ -1,0 +1,30 @@
+//! # sao — the smart-pole edge runtime
+//!
+//! The host loads sandboxed WebAssembly plugins (the `sao:plugin` WIT contract in
+//! `wit/`), drives the pole's hardware for them and sends their results upstream.
+//!
+//! Modules, in the order data flows through them:
+//! - [`devices`]: the pole's lamps (with the lighting fail-safe), alarm outputs and sensors;
+//! - [`bus`]: which plugin receives which reading and tick;
+//! - [`plugin`]: packages, signatures, capabilities, instances and their supervision;
+//! - [`engine`]: wasmtime set-up, CPU-deadline ticker and the compiled-component cache;
+//! - [`host`]: the WIT interfaces the host implements for plugins;
+//! - [`uplink`]: upstream records and where they go; [`reports`]: the host's own events;
+//! - [`runtime`]: the main loop tying these together; [`sim`]: the scenario runner;
+//! - [`config`]: `pole.toml`; [`cli`] and [`scaffold`]: the `sao` command.
+
+pub mod bus;
+pub mod cli;
+pub mod config;
+pub mod devices;
+pub mod engine;
+pub mod host;
+pub mod plugin;
+pub mod reports;
+pub mod runtime;
+pub mod scaffold;
+pub mod sim;
+pub mod uplink;
+
+/// Version of this host.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

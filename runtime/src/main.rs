@@ -1,0 +1,5 @@
+//! The `sao` command.
+
+fn main() -> std::process::ExitCode {
+    sao_runtime::cli::main()
+}

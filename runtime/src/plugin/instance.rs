@@ -1,0 +1,92 @@
+//! One live instance of a plugin: its store (with memory cap and CPU deadline) and the
+//! typed bindings to its handlers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::{Store, UpdateDeadline};
+
+use crate::host::{PluginIdentity, PluginPre, PluginState, Services, WitReading};
+use crate::devices::Reading;
+
+/// A handler call.
+#[derive(Debug, Clone)]
+pub enum Call {
+    /// `init(config)`.
+    Init(String),
+    /// `on-config(config)`.
+    Config(String),
+    /// `on-reading(reading)`.
+    Reading(Reading),
+    /// `on-tick(now)`.
+    Tick(u64),
+}
+
+impl Call {
+    /// Handler name, for logs and reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Call::Init(_) => "init",
+            Call::Config(_) => "on-config",
+            Call::Reading(_) => "on-reading",
+            Call::Tick(_) => "on-tick",
+        }
+    }
+}
+
+/// The outcome of a call that did not trap.
+pub type HandlerResult = Result<(), String>;
+
+/// A running plugin instance. Dropping it drops the store and all its memory.
+pub struct Instance {
+    store: Store<PluginState>,
+    bindings: crate::host::Plugin,
+}
+
+/// Sandbox limits of an instance.
+#[derive(Debug, Clone, Copy)]
+pub struct InstanceLimits {
+    /// Linear-memory cap in bytes.
+    pub memory_bytes: usize,
+    /// CPU budget per handler call.
+    pub call_deadline: Duration,
+}
+
+impl Instance {
+    /// Instantiates the plugin in a fresh store.
+    pub async fn start(
+        pre: &PluginPre<PluginState>,
+        identity: PluginIdentity,
+        services: Arc<Services>,
+        limits: InstanceLimits,
+    ) -> wasmtime::Result<Self> {
+        let state = PluginState::new(identity, services, limits.memory_bytes, limits.call_deadline);
+        let mut store = Store::new(pre.engine(), state);
+        store.limiter(|s| s.limiter());
+        // Each epoch tick the callback checks the call's wall-clock budget: within it, the
+        // plugin yields to the executor (so other plugins run); past it, the call traps.
+        store.epoch_deadline_callback(|ctx| {
+            ctx.data().check_deadline().map_err(wasmtime::Error::new)?;
+            Ok(UpdateDeadline::Yield(1))
+        });
+        store.data_mut().start_call();
+        store.set_epoch_deadline(1);
+        let bindings = pre.instantiate_async(&mut store).await?;
+        Ok(Self { store, bindings })
+    }
+
+    /// Calls a handler. `Err` is a trap (the instance must be dropped); `Ok(Err(_))` is
+    /// an error the plugin returned.
+    pub async fn call(&mut self, call: &Call) -> wasmtime::Result<HandlerResult> {
+        self.store.data_mut().start_call();
+        self.store.set_epoch_deadline(1);
+        let store = &mut self.store;
+        let b = &self.bindings;
+        match call {
+            Call::Init(config) => b.call_init(store, config).await,
+            Call::Config(config) => b.call_on_config(store, config).await,
+            Call::Reading(r) => b.call_on_reading(store, &WitReading::from(r.clone())).await,
+            Call::Tick(now) => b.call_on_tick(store, *now).await,
+        }
+    }
+}

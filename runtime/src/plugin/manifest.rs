@@ -1,0 +1,204 @@
+//! The plugin manifest, `plugin.toml`: who the plugin is, what it needs, what it listens to.
+
+use serde::{Deserialize, Serialize};
+
+use super::capability::Capability;
+
+/// The WIT world this version of the host implements.
+pub const SUPPORTED_WORLD: &str = "sao:plugin/plugin@0.1.0";
+
+/// A parsed and checked `plugin.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Manifest {
+    /// Plugin id, unique on a pole: lowercase letters, digits and `-`.
+    pub id: String,
+    /// Semantic version of the plugin.
+    pub version: String,
+    /// Who ships the plugin.
+    pub vendor: String,
+    /// One-line description for operators.
+    #[serde(default)]
+    pub description: String,
+    /// WIT world the component targets, e.g. `sao:plugin/plugin@0.1.0`.
+    pub world: String,
+    /// Path of the component inside the package.
+    pub component: String,
+    /// Path of the config JSON Schema inside the package.
+    pub config_schema: String,
+    /// Capabilities (WIT interfaces) the plugin asks for.
+    #[serde(default)]
+    pub capabilities: Vec<Capability>,
+    /// Dataset name stamped on the plugin's upstream records.
+    pub dataset: String,
+    /// Smart-city dimension the plugin's data serves (`energy`, `environment`, ...).
+    pub dimension: String,
+    /// What the plugin is sent.
+    #[serde(default)]
+    pub subscriptions: Subscriptions,
+    /// Resource limits the plugin runs under.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Model files shipped in the package (used by the vision capability).
+    #[serde(default)]
+    pub models: Vec<ModelFile>,
+}
+
+/// Events a plugin subscribes to.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Subscriptions {
+    /// Sensor names whose readings are delivered to `on-reading`.
+    #[serde(default)]
+    pub readings: Vec<String>,
+    /// Period of `on-tick` calls in milliseconds; none means no ticks.
+    pub tick_interval_ms: Option<u64>,
+}
+
+/// Per-plugin sandbox limits. The pole may lower them, never raise them.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Limits {
+    /// Linear-memory cap in MiB.
+    #[serde(default = "Limits::default_memory_mib")]
+    pub memory_mib: u32,
+    /// Wall-clock CPU budget of one handler call, in milliseconds.
+    #[serde(default = "Limits::default_call_deadline_ms")]
+    pub call_deadline_ms: u32,
+}
+
+impl Limits {
+    fn default_memory_mib() -> u32 {
+        32
+    }
+    fn default_call_deadline_ms() -> u32 {
+        200
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            memory_mib: Self::default_memory_mib(),
+            call_deadline_ms: Self::default_call_deadline_ms(),
+        }
+    }
+}
+
+/// A model file declared by the package.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ModelFile {
+    /// Name the plugin refers to the model by.
+    pub name: String,
+    /// Path inside the package.
+    pub path: String,
+}
+
+/// Why a manifest is unacceptable.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// TOML syntax or schema error.
+    #[error("plugin.toml is invalid: {0}")]
+    Parse(#[from] toml::de::Error),
+    /// A field has a value the host refuses.
+    #[error("plugin.toml field `{field}` is invalid: {reason}")]
+    Field {
+        /// The offending field.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl Manifest {
+    /// Parses and checks a manifest.
+    pub fn parse(text: &str) -> Result<Self, ManifestError> {
+        let manifest: Manifest = toml::from_str(text)?;
+        manifest.check()?;
+        Ok(manifest)
+    }
+
+    fn check(&self) -> Result<(), ManifestError> {
+        let bad = |field, reason: &str| {
+            Err(ManifestError::Field {
+                field,
+                reason: reason.to_string(),
+            })
+        };
+        if !is_name(&self.id) {
+            return bad("id", "must be 1-64 characters of a-z, 0-9 and '-'");
+        }
+        if self.version.is_empty() || self.version.len() > 64 {
+            return bad("version", "must be 1-64 characters");
+        }
+        if self.world != SUPPORTED_WORLD {
+            return Err(ManifestError::Field {
+                field: "world",
+                reason: format!(
+                    "`{}` is not supported by this host (supports `{SUPPORTED_WORLD}`)",
+                    self.world
+                ),
+            });
+        }
+        if !is_name(&self.dataset) {
+            return bad("dataset", "must be 1-64 characters of a-z, 0-9 and '-'");
+        }
+        if !is_name(&self.dimension) {
+            return bad("dimension", "must be 1-64 characters of a-z, 0-9 and '-'");
+        }
+        if self.limits.memory_mib == 0 || self.limits.call_deadline_ms == 0 {
+            return bad("limits", "memory and deadline must be positive");
+        }
+        if self.subscriptions.tick_interval_ms == Some(0) {
+            return bad("subscriptions.tick-interval-ms", "must be positive");
+        }
+        Ok(())
+    }
+}
+
+/// True for identifiers used in ids, stream names and topic segments: `[a-z0-9-]{1,64}`.
+pub fn is_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+id = "dimming"
+version = "0.1.0"
+vendor = "sao"
+world = "sao:plugin/plugin@0.1.0"
+component = "dimming.wasm"
+config-schema = "config.schema.json"
+capabilities = ["log", "lighting"]
+dataset = "street-lighting"
+dimension = "energy"
+[subscriptions]
+readings = ["lux"]
+tick-interval-ms = 60000
+"#;
+
+    #[test]
+    fn parses_a_good_manifest() {
+        let m = Manifest::parse(GOOD).unwrap();
+        assert_eq!(m.capabilities, vec![Capability::Log, Capability::Lighting]);
+        assert_eq!(m.limits, Limits::default());
+    }
+
+    #[test]
+    fn rejects_unknown_capability_and_bad_world() {
+        let e = Manifest::parse(&GOOD.replace("\"lighting\"", "\"teleport\"")).unwrap_err();
+        assert!(e.to_string().contains("teleport"), "{e}");
+        let e = Manifest::parse(&GOOD.replace("@0.1.0\"", "@9.0.0\"")).unwrap_err();
+        assert!(e.to_string().contains("not supported"), "{e}");
+        let e = Manifest::parse(&GOOD.replace("\"dimming\"", "\"Dim Ming\"")).unwrap_err();
+        assert!(e.to_string().contains("`id`"), "{e}");
+    }
+}

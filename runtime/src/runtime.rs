@@ -1,0 +1,283 @@
+//! The runtime: assembles engine, devices, uplink and plugins, and runs the main loop
+//! (poll sensors → route → deliver to plugins concurrently → fail-safe checks → health).
+//! The same [`Runtime::step`] serves real time (`sao run`) and virtual time (`sao sim`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use serde_json::{json, Value};
+
+use sao_hardware::{Pole, TimeSource};
+
+use crate::bus::Bus;
+use crate::config::PoleConfig;
+use crate::devices::Devices;
+use crate::engine::{CacheOutcome, ComponentCache, EngineOptions, SaoEngine};
+use crate::host::{KvStore, Services};
+use crate::plugin::supervisor::SupervisorParts;
+use crate::plugin::{self, Capability, Supervisor, TrustStore};
+use crate::reports;
+use crate::uplink::{Metric, RecordSink, Source, Uplink};
+
+/// A plugin that could not be installed, kept for status reports.
+#[derive(Debug, Clone)]
+pub struct Rejected {
+    /// Package path.
+    pub package: PathBuf,
+    /// Why.
+    pub reason: String,
+}
+
+/// A running pole.
+pub struct Runtime {
+    engine: SaoEngine,
+    cache: ComponentCache,
+    trust: TrustStore,
+    services: Arc<Services>,
+    db: sled::Db,
+    plugins: Vec<Supervisor>,
+    rejected: Vec<Rejected>,
+    bus: Bus,
+    config: PoleConfig,
+    next_health_ms: u64,
+}
+
+impl Runtime {
+    /// Opens storage, loads trusted keys, takes the hardware. Plugins are installed by
+    /// [`Runtime::install_configured`] or [`Runtime::install`].
+    pub fn new(
+        config: PoleConfig,
+        pole: Pole,
+        clock: Arc<dyn TimeSource>,
+        sink: Arc<dyn RecordSink>,
+        engine_options: EngineOptions,
+    ) -> anyhow::Result<Self> {
+        let data_dir = &config.storage.data_dir;
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+        let db = sled::open(data_dir.join("db"))
+            .with_context(|| format!("cannot open the database in {}", data_dir.display()))?;
+        let trust = TrustStore::load(&config.trust.keys_dir)?;
+        if trust.is_empty() {
+            tracing::warn!(dir = %config.trust.keys_dir.display(), "no trusted keys: no plugin can be installed");
+        }
+        let engine = SaoEngine::new(engine_options)?;
+        let cache = ComponentCache::new(&data_dir.join("compiled"), engine.engine());
+        let devices = Arc::new(Devices::new(pole, clock, &config.lighting));
+        let uplink = Arc::new(Uplink::new(config.pole.clone(), sink));
+        let services = Arc::new(Services {
+            devices,
+            uplink,
+            kv: KvStore::new(db.clone()),
+        });
+        Ok(Self {
+            engine,
+            cache,
+            trust,
+            services,
+            db,
+            plugins: Vec::new(),
+            rejected: Vec::new(),
+            bus: Bus::default(),
+            config,
+            next_health_ms: 0,
+        })
+    }
+
+    fn now(&self) -> u64 {
+        self.services.devices.now_ms()
+    }
+
+    /// Installs and starts every plugin of the pole config. Failures are reported and
+    /// recorded; the other plugins still run.
+    pub async fn install_configured(&mut self) {
+        for spec in self.config.plugins.clone() {
+            if let Err(reason) = self.install(&spec.package, &spec.grants, spec.config).await {
+                tracing::error!(package = %spec.package.display(), "{reason}");
+            }
+        }
+        self.publish_status(true);
+    }
+
+    /// Installs one package with `grants` and starts it with `config`.
+    pub async fn install(
+        &mut self,
+        package: &std::path::Path,
+        grants: &[Capability],
+        config: Value,
+    ) -> Result<CacheOutcome, String> {
+        let now = self.now();
+        let result = std::fs::read(package)
+            .map_err(|e| format!("cannot read package {}: {e}", package.display()))
+            .and_then(|bytes| {
+                plugin::prepare(self.engine.engine(), &self.cache, &self.trust, &bytes, grants)
+                    .map_err(|e| e.to_string())
+            })
+            .and_then(|prepared| {
+                let id = &prepared.manifest.id;
+                if self.plugins.iter().any(|p| p.id() == id) {
+                    Err(format!("plugin `{id}` is already installed"))
+                } else {
+                    Ok(prepared)
+                }
+            });
+        let prepared = match result {
+            Ok(p) => p,
+            Err(reason) => {
+                let name = package.file_name().map_or_else(
+                    || package.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                );
+                reports::plugin_state(
+                    &self.services.uplink,
+                    &name,
+                    "rejected",
+                    crate::uplink::Severity::Critical,
+                    &reason,
+                    now,
+                );
+                self.rejected.push(Rejected {
+                    package: package.to_path_buf(),
+                    reason: reason.clone(),
+                });
+                return Err(reason);
+            }
+        };
+        tracing::info!(
+            plugin = %prepared.manifest.id,
+            version = %prepared.manifest.version,
+            signed_by = %prepared.key_id,
+            cache = ?prepared.cache,
+            "installed"
+        );
+        let configs = self
+            .db
+            .open_tree("plugin-config")
+            .map_err(|e| format!("database: {e}"))?;
+        self.bus.add(&prepared.manifest.subscriptions, now);
+        let outcome = prepared.cache;
+        let mut supervisor = Supervisor::new(SupervisorParts {
+            manifest: prepared.manifest,
+            pre: prepared.pre,
+            services: self.services.clone(),
+            policy: self.config.restart,
+            validator: prepared.validator,
+            configs,
+        });
+        supervisor.start(config, now).await;
+        self.plugins.push(supervisor);
+        Ok(outcome)
+    }
+
+    /// One turn of the main loop at the clock's current time.
+    pub async fn step(&mut self) {
+        let now = self.now();
+        let (readings, sensor_changes) = self.services.devices.sensors().poll(now);
+        reports::sensor_health(&self.services.uplink, &sensor_changes, now);
+
+        let routed = self.bus.route(&readings, now);
+        // Plugins run concurrently: a plugin stuck in a loop yields at every epoch tick
+        // until its deadline traps it, and the others keep going meanwhile.
+        futures::future::join_all(self.plugins.iter_mut().zip(routed).map(
+            |(plugin, calls)| async move {
+                for call in calls {
+                    plugin.deliver(call, now).await;
+                }
+            },
+        ))
+        .await;
+
+        let mut lamps = self.services.devices.lamps();
+        let changes = lamps.check_silence(now);
+        let safe_level = lamps.safe_level();
+        drop(lamps);
+        reports::failsafe(&self.services.uplink, &changes, safe_level, now);
+
+        if now >= self.next_health_ms {
+            self.publish_lamp_health(now);
+            self.next_health_ms = now + self.config.timing.health_interval_s * 1000;
+        }
+    }
+
+    fn publish_lamp_health(&self, now: u64) {
+        let status = self.services.devices.lamps().status();
+        for lamp in status {
+            let metric = |name: &str, value: f64, unit: &str| Metric {
+                name: name.into(),
+                value,
+                unit: unit.into(),
+            };
+            self.services.uplink.telemetry(
+                &Source::host(),
+                &format!("lamp-{}", lamp.id),
+                &[
+                    metric("level", lamp.level.into(), "%"),
+                    metric("watts", lamp.watts, "W"),
+                    metric("total-kwh", lamp.total_kwh, "kW.h"),
+                    metric("failsafe", if lamp.failsafe { 1.0 } else { 0.0 }, "1"),
+                ],
+                now,
+            );
+        }
+    }
+
+    /// Applies a new config to plugin `id`.
+    pub async fn reconfigure(&mut self, id: &str, config: Value) -> Result<(), String> {
+        let now = self.now();
+        let plugin = self
+            .plugins
+            .iter_mut()
+            .find(|p| p.id() == id)
+            .ok_or_else(|| format!("no plugin `{id}` installed"))?;
+        plugin.reconfigure(config, now).await
+    }
+
+    /// The installed plugins.
+    pub fn plugins(&self) -> &[Supervisor] {
+        &self.plugins
+    }
+
+    /// Packages that were refused.
+    pub fn rejected(&self) -> &[Rejected] {
+        &self.rejected
+    }
+
+    /// Shared services (devices, uplink, storage).
+    pub fn services(&self) -> &Arc<Services> {
+        &self.services
+    }
+
+    /// Compiled-component cache (hits, compiles).
+    pub fn cache_stats(&self) -> (u64, u64) {
+        self.cache.stats()
+    }
+
+    /// The pole configuration.
+    pub fn config(&self) -> &PoleConfig {
+        &self.config
+    }
+
+    /// Status of all plugins, installed and rejected.
+    pub fn plugin_status(&self) -> Value {
+        let installed = self.plugins.iter().map(Supervisor::status);
+        let rejected = self.rejected.iter().map(|r| {
+            json!({ "package": r.package.display().to_string(), "health": { "state": "rejected", "reason": r.reason } })
+        });
+        Value::Array(installed.chain(rejected).collect())
+    }
+
+    /// Publishes the retained status record.
+    pub fn publish_status(&self, online: bool) {
+        self.services
+            .uplink
+            .status(online, self.plugin_status(), self.now());
+    }
+
+    /// Flushes storage (call before exit).
+    pub fn shutdown(&self) -> anyhow::Result<()> {
+        self.publish_status(false);
+        self.db.flush().context("flushing the database")?;
+        Ok(())
+    }
+}

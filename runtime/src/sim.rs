@@ -1,0 +1,358 @@
+//! `sao sim`: runs the real runtime on simulated hardware and a virtual clock, driven by a
+//! scenario file, writing every upstream record as JSON lines. It is the demo, the
+//! end-to-end test harness and the vendors' local test bench.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use chrono::{DateTime, FixedOffset};
+use serde::Deserialize;
+
+use sao_hardware::sim::{build_sim_pole, FaultKind, FaultSpec, SeriesSpec, SimConfig};
+use sao_hardware::{SimClock, TimeSource};
+
+use crate::config::{Hardware, PoleConfig};
+use crate::engine::EngineOptions;
+use crate::runtime::Runtime;
+use crate::uplink::{JsonLinesSink, RecordSink, UplinkRecord};
+
+/// A scenario file: a pole config plus a `[scenario]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ScenarioFile {
+    /// The scenario's timeline.
+    pub scenario: Scenario,
+    /// The pole (identity, lighting, plugins, simulated hardware).
+    #[serde(flatten)]
+    pub pole: PoleConfig,
+}
+
+/// The timeline of a simulation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Scenario {
+    /// Start, RFC 3339 with offset, e.g. `2026-11-21T12:00:00+07:00`.
+    pub start: String,
+    /// Length of the simulation, in hours.
+    pub duration_hours: f64,
+    /// Virtual time per step, in seconds (sensor poll period).
+    #[serde(default = "Scenario::default_step")]
+    pub step_seconds: u64,
+    /// PIR motion events (RFC 3339).
+    #[serde(default)]
+    pub motion: Vec<String>,
+    /// Device faults.
+    #[serde(default)]
+    pub faults: Vec<ScenarioFault>,
+    /// Sensor series replayed from CSV files.
+    #[serde(default)]
+    pub csv: Vec<CsvReplay>,
+    /// Config changes pushed to plugins during the run.
+    #[serde(default)]
+    pub config: Vec<ConfigChange>,
+}
+
+impl Scenario {
+    fn default_step() -> u64 {
+        10
+    }
+}
+
+/// A device fault window.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ScenarioFault {
+    /// Device name (lamp id, sensor or output name).
+    pub device: String,
+    /// Start (RFC 3339).
+    pub from: String,
+    /// End (RFC 3339); none means until the end.
+    pub until: Option<String>,
+    /// `fail` or `silent`.
+    pub kind: FaultKind,
+}
+
+/// A sensor replayed from a CSV file, shifted to start with the scenario.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct CsvReplay {
+    /// Sensor name.
+    pub sensor: String,
+    /// Unit.
+    pub unit: String,
+    /// CSV file (relative to the scenario file).
+    pub path: PathBuf,
+    /// Timestamp column name.
+    pub time_column: String,
+    /// Value column name.
+    pub value_column: String,
+    /// Field delimiter.
+    #[serde(default = "CsvReplay::default_delimiter")]
+    pub delimiter: char,
+}
+
+impl CsvReplay {
+    fn default_delimiter() -> char {
+        ','
+    }
+}
+
+/// A config document pushed to a plugin at a given time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ConfigChange {
+    /// When (RFC 3339).
+    pub at: String,
+    /// Plugin id.
+    pub plugin: String,
+    /// The new config.
+    pub config: serde_json::Value,
+}
+
+/// Options of a simulation run.
+#[derive(Debug, Clone, Default)]
+pub struct SimOptions {
+    /// Replace the scenario's data directory (to keep state between runs).
+    pub data_dir: Option<PathBuf>,
+    /// Virtual seconds per real second; `None` runs as fast as possible.
+    pub speed: Option<f64>,
+    /// Print a human-readable progress line every this many virtual minutes.
+    pub progress_minutes: Option<u64>,
+    /// Engine options.
+    pub engine: EngineOptions,
+}
+
+/// What a run produced, for the caller's summary.
+#[derive(Debug, Clone, Default)]
+pub struct SimSummary {
+    /// Records written.
+    pub records: u64,
+    /// Steps simulated.
+    pub steps: u64,
+    /// Final status of every plugin.
+    pub plugins: serde_json::Value,
+    /// Compiled-cache hits and compiles.
+    pub cache: (u64, u64),
+}
+
+fn parse_time(s: &str) -> anyhow::Result<DateTime<FixedOffset>> {
+    DateTime::parse_from_rfc3339(s)
+        .with_context(|| format!("`{s}` is not an RFC 3339 time such as 2026-11-21T18:00:00+07:00"))
+}
+
+fn ms(s: &str) -> anyhow::Result<u64> {
+    let t = parse_time(s)?.timestamp_millis();
+    u64::try_from(t).with_context(|| format!("`{s}` is before 1970"))
+}
+
+impl ScenarioFile {
+    /// Reads a scenario, resolving relative paths against its directory.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read scenario {}", path.display()))?;
+        let mut file: Self =
+            toml::from_str(&text).with_context(|| format!("scenario {} is invalid", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        file.pole.resolve_paths(base);
+        for csv in &mut file.scenario.csv {
+            if csv.path.is_relative() {
+                csv.path = base.join(&csv.path);
+            }
+        }
+        Ok(file)
+    }
+
+    /// The simulator config with the scenario's timeline (motion, faults, CSV) applied.
+    fn sim_config(&self, start_ms: u64) -> anyhow::Result<SimConfig> {
+        let sim = match &self.pole.hardware {
+            Hardware::Sim(sim) => sim,
+            #[cfg(feature = "rpi")]
+            Hardware::Rpi(_) => bail!("`sao sim` needs `[hardware] backend = \"sim\"`"),
+        };
+        let mut sim = sim.clone();
+        sim.latitude = self.pole.pole.latitude;
+        sim.longitude = self.pole.pole.longitude;
+        for at in &self.scenario.motion {
+            sim.motion_events_ms.push(ms(at)?);
+        }
+        for f in &self.scenario.faults {
+            sim.faults.push(FaultSpec {
+                device: f.device.clone(),
+                from_ms: ms(&f.from)?,
+                until_ms: f.until.as_deref().map(ms).transpose()?,
+                kind: f.kind,
+            });
+        }
+        for c in &self.scenario.csv {
+            let series = SeriesSpec::from_csv(
+                &c.path,
+                &c.sensor,
+                &c.unit,
+                &c.time_column,
+                &c.value_column,
+                c.delimiter,
+                Some(start_ms),
+            )
+            .with_context(|| format!("replaying {}", c.path.display()))?;
+            if series.skipped_rows > 0 {
+                tracing::warn!(path = %c.path.display(), skipped = series.skipped_rows, "CSV rows without a usable value were skipped");
+            }
+            sim.series.push(series.series);
+        }
+        Ok(sim)
+    }
+}
+
+/// Passes records to the output and counts them; optionally echoes notable ones.
+struct TeeSink {
+    out: JsonLinesSink,
+    count: Mutex<u64>,
+    echo: bool,
+}
+
+impl RecordSink for TeeSink {
+    fn publish(&self, record: &UplinkRecord) {
+        self.out.publish(record);
+        *self.count.lock().expect("count lock") += 1;
+        if self.echo && !record.topic.contains("/tele/sao/") && !record.topic.ends_with("/lamp") {
+            eprintln!("  ↳ {}", describe_record(record));
+        }
+    }
+}
+
+/// One line summarising a record for humans.
+fn describe_record(record: &UplinkRecord) -> String {
+    let p = &record.payload;
+    let tail: String = record.topic.splitn(4, '/').nth(3).unwrap_or(&record.topic).to_string();
+    if let Some(metrics) = p.get("metrics").and_then(|m| m.as_object()) {
+        let values: Vec<String> = metrics
+            .iter()
+            .map(|(k, v)| {
+                let value = v["value"].as_f64().unwrap_or(f64::NAN);
+                format!("{k}={value:.3}{}", unit_suffix(v["unit"].as_str().unwrap_or("")))
+            })
+            .collect();
+        format!("{tail}: {}", values.join(" "))
+    } else if let Some(message) = p.get("message").and_then(|m| m.as_str()) {
+        format!("{tail} [{}]: {message}", p["state"].as_str().unwrap_or(""))
+    } else {
+        tail
+    }
+}
+
+fn unit_suffix(unit: &str) -> String {
+    match unit {
+        "1" | "" => String::new(),
+        "%" => "%".into(),
+        u => format!(" {u}"),
+    }
+}
+
+/// Runs a scenario, writing records to `out`.
+pub async fn run(
+    file: ScenarioFile,
+    out: Box<dyn Write + Send>,
+    options: &SimOptions,
+) -> anyhow::Result<SimSummary> {
+    let start = parse_time(&file.scenario.start)?;
+    let start_ms = ms(&file.scenario.start)?;
+    let hours = file.scenario.duration_hours;
+    if hours.is_nan() || hours <= 0.0 || file.scenario.step_seconds == 0 {
+        bail!("scenario needs a positive duration-hours and step-seconds");
+    }
+    let end_ms = start_ms + (file.scenario.duration_hours * 3_600_000.0) as u64;
+    let step_ms = file.scenario.step_seconds * 1000;
+
+    let mut pole_config = file.pole.clone();
+    if let Some(dir) = &options.data_dir {
+        pole_config.storage.data_dir = dir.clone();
+    }
+    let clock = Arc::new(SimClock::new(start_ms));
+    let pole = build_sim_pole(&file.sim_config(start_ms)?, clock.clone())?;
+    let sink = Arc::new(TeeSink {
+        out: JsonLinesSink::new(out),
+        count: Mutex::new(0),
+        echo: options.progress_minutes.is_some(),
+    });
+    let mut runtime = Runtime::new(
+        pole_config,
+        pole,
+        clock.clone() as Arc<dyn TimeSource>,
+        sink.clone(),
+        options.engine,
+    )?;
+    runtime.install_configured().await;
+
+    let mut changes: Vec<(u64, ConfigChange)> = file
+        .scenario
+        .config
+        .iter()
+        .map(|c| Ok((ms(&c.at)?, c.clone())))
+        .collect::<anyhow::Result<_>>()?;
+    changes.sort_by_key(|(t, _)| *t);
+    let mut changes = changes.into_iter().peekable();
+
+    let wall_start = Instant::now();
+    let mut steps = 0u64;
+    let mut next_progress = start_ms;
+    let mut now = start_ms;
+    while now <= end_ms {
+        clock.set(now);
+        while let Some((_, change)) = changes.next_if(|(t, _)| *t <= now) {
+            if let Err(e) = runtime.reconfigure(&change.plugin, change.config).await {
+                tracing::warn!(plugin = %change.plugin, "scenario config change rejected: {e}");
+            }
+        }
+        runtime.step().await;
+        steps += 1;
+        if let Some(minutes) = options.progress_minutes {
+            if now >= next_progress {
+                print_progress(&runtime, now, start.offset());
+                next_progress = now + minutes * 60_000;
+            }
+        }
+        if let Some(speed) = options.speed.filter(|s| *s > 0.0) {
+            let due = Duration::from_secs_f64((now - start_ms) as f64 / 1000.0 / speed);
+            if let Some(wait) = due.checked_sub(wall_start.elapsed()) {
+                tokio::time::sleep(wait).await;
+            }
+        }
+        now += step_ms;
+    }
+    runtime.shutdown()?;
+    let records = *sink.count.lock().expect("count lock");
+    Ok(SimSummary {
+        records,
+        steps,
+        plugins: runtime.plugin_status(),
+        cache: runtime.cache_stats(),
+    })
+}
+
+fn print_progress(runtime: &Runtime, now: u64, offset: &FixedOffset) {
+    let time = DateTime::from_timestamp_millis(now as i64)
+        .map(|t| t.with_timezone(offset).format("%a %H:%M").to_string())
+        .unwrap_or_default();
+    let devices = &runtime.services().devices;
+    let sensors = devices.sensors().all_latest();
+    let lux = sensors.get("lux").map_or("-".to_string(), |r| format!("{:.1}", r.value));
+    let lamps: Vec<String> = devices
+        .lamps()
+        .status()
+        .iter()
+        .map(|l| {
+            format!(
+                "{} {:>5.1}% {:>6.1} W {:.3} kWh{}",
+                l.id,
+                l.level,
+                l.watts,
+                l.total_kwh,
+                if l.failsafe { " FAIL-SAFE" } else { "" }
+            )
+        })
+        .collect();
+    eprintln!("{time}  lux {lux:>9}  {}", lamps.join("  "));
+}

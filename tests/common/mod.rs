@@ -1,0 +1,160 @@
+//! Shared helpers of the end-to-end tests: locating the built plugins, packaging and
+//! signing them with a per-test key, running scenarios and reading the records back.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use ed25519_dalek::SigningKey;
+use sao_runtime::plugin::package::{Package, MANIFEST_FILE};
+use sao_runtime::plugin::signing;
+use sao_runtime::sim::{self, ScenarioFile, SimOptions, SimSummary};
+use serde_json::Value;
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the workspace")
+        .to_path_buf()
+}
+
+/// A plugin component built by `plugins/build.sh` (wasm32-wasip2, release).
+pub fn wasm(crate_name: &str) -> Vec<u8> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let path = target.join(format!("wasm32-wasip2/release/{crate_name}.wasm"));
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!("{}: {e}. Build the plugins first: bash plugins/build.sh", path.display())
+    })
+}
+
+/// Files of a plugin package: the manifest and schema from `dir`, the built component.
+pub fn plugin_files(dir: &Path, crate_name: &str) -> BTreeMap<String, Vec<u8>> {
+    let manifest = std::fs::read_to_string(dir.join(MANIFEST_FILE)).unwrap();
+    let parsed = sao_runtime::plugin::Manifest::parse(&manifest).unwrap();
+    let mut files = BTreeMap::new();
+    files.insert(parsed.component.clone(), wasm(crate_name));
+    files.insert(
+        parsed.config_schema.clone(),
+        std::fs::read(dir.join(&parsed.config_schema)).unwrap(),
+    );
+    files.insert(MANIFEST_FILE.to_string(), manifest.into_bytes());
+    files
+}
+
+/// The dimming plugin's package files.
+pub fn dimming_files() -> BTreeMap<String, Vec<u8>> {
+    plugin_files(&root().join("plugins/dimming"), "sao_plugin_dimming")
+}
+
+/// The misbehaving fixture's package files.
+pub fn misbehave_files() -> BTreeMap<String, Vec<u8>> {
+    plugin_files(&root().join("tests/fixtures/misbehave"), "sao_fixture_misbehave")
+}
+
+/// A test pole's working area: a trusted signing key, packages and data.
+pub struct Bench {
+    pub dir: tempfile::TempDir,
+    pub key: SigningKey,
+}
+
+impl Bench {
+    /// A fresh area whose `trusted/` directory trusts `key`.
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let key = signing::generate_key();
+        std::fs::create_dir_all(dir.path().join("trusted")).unwrap();
+        signing::write_key_pair(&key, &dir.path().join("trusted/test")).unwrap();
+        Self { dir, key }
+    }
+
+    /// Path inside the area.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Writes `files` as a package signed by the trusted key; returns its path.
+    pub fn package(&self, name: &str, files: BTreeMap<String, Vec<u8>>) -> PathBuf {
+        let mut package = Package::from_files(files).unwrap();
+        package.sign(&self.key);
+        let path = self.path(&format!("{name}.sao"));
+        std::fs::write(&path, package.to_bytes()).unwrap();
+        path
+    }
+
+    /// Runs a scenario given as TOML (paths relative to the bench) and returns the
+    /// summary and every record written.
+    pub fn simulate(&self, scenario: &str) -> (SimSummary, Vec<Value>) {
+        self.simulate_with(scenario, SimOptions::default())
+    }
+
+    /// Like [`Bench::simulate`] with options.
+    pub fn simulate_with(&self, scenario: &str, options: SimOptions) -> (SimSummary, Vec<Value>) {
+        let scenario_path = self.path("scenario.toml");
+        std::fs::write(&scenario_path, scenario).unwrap();
+        let file = ScenarioFile::load(&scenario_path).unwrap();
+        let out_path = self.path("records.jsonl");
+        let out = std::fs::File::create(&out_path).unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let summary = runtime
+            .block_on(sim::run(file, Box::new(out), &options))
+            .unwrap();
+        let records = std::fs::read_to_string(&out_path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (summary, records)
+    }
+}
+
+/// Records whose topic ends with `suffix`.
+pub fn on_topic<'a>(records: &'a [Value], suffix: &str) -> Vec<&'a Value> {
+    records
+        .iter()
+        .filter(|r| r["topic"].as_str().unwrap().ends_with(suffix))
+        .collect()
+}
+
+/// The value of metric `name` in a telemetry record.
+pub fn metric(record: &Value, name: &str) -> f64 {
+    record["payload"]["metrics"][name]["value"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no metric {name} in {record}"))
+}
+
+/// The standard pole header of test scenarios (Chachoengsao, UTC+7).
+pub fn pole_header(start: &str, hours: f64, step_seconds: u64) -> String {
+    format!(
+        r#"
+[scenario]
+start = "{start}"
+duration-hours = {hours}
+step-seconds = {step_seconds}
+
+[pole]
+site = "chachoengsao"
+id = "ccs-test-01"
+latitude = 13.69
+longitude = 101.07
+utc-offset-minutes = 420
+
+[storage]
+data-dir = "data"
+
+[trust]
+keys-dir = "trusted"
+
+[hardware]
+backend = "sim"
+seed = 7
+lamps = [{{ id = "main", rated-watts = 100.0 }}]
+"#
+    )
+}
