@@ -57,27 +57,36 @@ fn stale_or_corrupt_cache_entries_are_recompiled_not_loaded() {
     let (first, _) = bench.simulate_with(&scenario(), options(&bench, true));
     assert_eq!(first.cache, (0, 1));
 
-    // Plant the optimised engine's artifact where the unoptimised engine looks for it.
+    // A differently configured engine keys its artifacts elsewhere: nothing stale is found.
     let wasm = misbehave_files()["misbehave.wasm"].clone();
     let cache_root = bench.path("pole-data/compiled");
     let fast = SaoEngine::new(EngineOptions { optimize: true }).unwrap();
     let slow = SaoEngine::new(EngineOptions { optimize: false }).unwrap();
     assert_ne!(engine_fingerprint(fast.engine()), engine_fingerprint(slow.engine()));
-    let fast_artifact = ComponentCache::new(&cache_root, fast.engine()).artifact_path(&wasm);
-    let slow_artifact = ComponentCache::new(&cache_root, slow.engine()).artifact_path(&wasm);
-    std::fs::create_dir_all(slow_artifact.parent().unwrap()).unwrap();
-    std::fs::copy(&fast_artifact, &slow_artifact).unwrap();
-    let planted = std::fs::read(&slow_artifact).unwrap();
-
     let (second, records) = bench.simulate_with(&scenario(), options(&bench, false));
-    assert_eq!(second.cache, (0, 1), "the foreign artifact was not loaded");
-    assert_ne!(std::fs::read(&slow_artifact).unwrap(), planted, "and it was replaced");
+    assert_eq!(second.cache, (0, 1), "compiled afresh for the other engine");
+    assert_eq!(heartbeats(&records).len(), 31);
+
+    // An artifact from an incompatible engine (no epoch interruption: it could not be
+    // interrupted) planted under this engine's key is refused by the loader, recompiled
+    // and replaced.
+    let artifact = ComponentCache::new(&cache_root, fast.engine()).artifact_path(&wasm);
+    let foreign = wasmtime::Engine::new(wasmtime::Config::new().epoch_interruption(false)).unwrap();
+    let planted = foreign.precompile_component(&wasm).unwrap();
+    std::fs::write(&artifact, &planted).unwrap();
+    let (third, records) = bench.simulate_with(&scenario(), options(&bench, true));
+    assert_eq!(third.cache, (0, 1), "the foreign artifact was not loaded");
+    assert_ne!(std::fs::read(&artifact).unwrap(), planted, "and it was replaced");
     assert_eq!(heartbeats(&records).len(), 31, "the plugin ran normally");
 
     // A truncated artifact is recompiled too.
-    let bytes = std::fs::read(&fast_artifact).unwrap();
-    std::fs::write(&fast_artifact, &bytes[..bytes.len() / 3]).unwrap();
-    let (third, records) = bench.simulate_with(&scenario(), options(&bench, true));
-    assert_eq!(third.cache, (0, 1));
+    let bytes = std::fs::read(&artifact).unwrap();
+    std::fs::write(&artifact, &bytes[..bytes.len() / 3]).unwrap();
+    let (fourth, records) = bench.simulate_with(&scenario(), options(&bench, true));
+    assert_eq!(fourth.cache, (0, 1));
     assert_eq!(heartbeats(&records).len(), 31);
+
+    // And the replaced artifact is used from then on.
+    let (fifth, _) = bench.simulate_with(&scenario(), options(&bench, true));
+    assert_eq!(fifth.cache, (1, 0));
 }
