@@ -210,15 +210,19 @@ impl ScenarioFile {
 struct TeeSink {
     out: JsonLinesSink,
     count: Mutex<u64>,
-    echo: bool,
+    /// Echo notable records to stderr, with times in this offset.
+    echo: Option<FixedOffset>,
 }
 
 impl RecordSink for TeeSink {
     fn publish(&self, record: &UplinkRecord) {
         self.out.publish(record);
         *self.count.lock().expect("count lock") += 1;
-        if self.echo && !record.topic.contains("/tele/sao/") && !record.topic.ends_with("/lamp") {
-            eprintln!("  ↳ {}", describe_record(record));
+        if let Some(offset) = &self.echo {
+            if !record.topic.contains("/tele/sao/") {
+                let ts = record.payload["ts"].as_u64().unwrap_or_default();
+                eprintln!("{}  ↳ {}", local_time(ts, offset), describe_record(record));
+            }
         }
     }
 }
@@ -275,7 +279,7 @@ pub async fn run(
     let sink = Arc::new(TeeSink {
         out: JsonLinesSink::new(out),
         count: Mutex::new(0),
-        echo: options.progress_minutes.is_some(),
+        echo: options.progress_minutes.map(|_| *start.offset()),
     });
     let mut runtime = Runtime::new(
         pole_config,
@@ -332,10 +336,15 @@ pub async fn run(
     })
 }
 
-fn print_progress(runtime: &Runtime, now: u64, offset: &FixedOffset) {
-    let time = DateTime::from_timestamp_millis(now as i64)
+/// `Sat 23:14` in the scenario's offset.
+fn local_time(ms: u64, offset: &FixedOffset) -> String {
+    DateTime::from_timestamp_millis(ms as i64)
         .map(|t| t.with_timezone(offset).format("%a %H:%M").to_string())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+fn print_progress(runtime: &Runtime, now: u64, offset: &FixedOffset) {
+    let time = local_time(now, offset);
     let devices = &runtime.services().devices;
     let sensors = devices.sensors().all_latest();
     let lux = sensors.get("lux").map_or("-".to_string(), |r| format!("{:.1}", r.value));
