@@ -44,7 +44,11 @@ fn kv_and_compiled_cache_survive_a_host_restart() {
     assert_eq!(beats, (1..=31).map(f64::from).collect::<Vec<_>>());
 
     let (second, records) = bench.simulate_with(&scenario(), options(&bench, true));
-    assert_eq!(second.cache, (1, 0), "second start loads the cached artifact");
+    assert_eq!(
+        second.cache,
+        (1, 0),
+        "second start loads the cached artifact"
+    );
     // The plugin's tick counter lives in its kv store: it continues where it stopped.
     let beats = heartbeats(&records);
     assert_eq!(beats, (32..=62).map(f64::from).collect::<Vec<_>>());
@@ -62,7 +66,10 @@ fn stale_or_corrupt_cache_entries_are_recompiled_not_loaded() {
     let cache_root = bench.path("pole-data/compiled");
     let fast = SaoEngine::new(EngineOptions { optimize: true }).unwrap();
     let slow = SaoEngine::new(EngineOptions { optimize: false }).unwrap();
-    assert_ne!(engine_fingerprint(fast.engine()), engine_fingerprint(slow.engine()));
+    assert_ne!(
+        engine_fingerprint(fast.engine()),
+        engine_fingerprint(slow.engine())
+    );
     let (second, records) = bench.simulate_with(&scenario(), options(&bench, false));
     assert_eq!(second.cache, (0, 1), "compiled afresh for the other engine");
     assert_eq!(heartbeats(&records).len(), 31);
@@ -76,7 +83,11 @@ fn stale_or_corrupt_cache_entries_are_recompiled_not_loaded() {
     std::fs::write(&artifact, &planted).unwrap();
     let (third, records) = bench.simulate_with(&scenario(), options(&bench, true));
     assert_eq!(third.cache, (0, 1), "the foreign artifact was not loaded");
-    assert_ne!(std::fs::read(&artifact).unwrap(), planted, "and it was replaced");
+    assert_ne!(
+        std::fs::read(&artifact).unwrap(),
+        planted,
+        "and it was replaced"
+    );
     assert_eq!(heartbeats(&records).len(), 31, "the plugin ran normally");
 
     // A truncated artifact is recompiled too.

@@ -15,7 +15,9 @@ fn fixture_as(bench: &Bench, id: &str) -> std::path::PathBuf {
     let manifest = String::from_utf8(files["plugin.toml"].clone()).unwrap();
     files.insert(
         "plugin.toml".into(),
-        manifest.replace("id = \"misbehave\"", &format!("id = \"{id}\"")).into_bytes(),
+        manifest
+            .replace("id = \"misbehave\"", &format!("id = \"{id}\""))
+            .into_bytes(),
     );
     bench.package(id, files)
 }
@@ -69,9 +71,15 @@ fn loop_hog_and_trap_are_contained_while_a_healthy_plugin_keeps_its_cadence() {
         assert_eq!(metric(beat, "ticks"), (i + 1) as f64);
         assert_eq!(beat["payload"]["seq"], (i + 1) as u64);
     }
-    let ts: Vec<u64> = beats.iter().map(|b| b["payload"]["ts"].as_u64().unwrap()).collect();
+    let ts: Vec<u64> = beats
+        .iter()
+        .map(|b| b["payload"]["ts"].as_u64().unwrap())
+        .collect();
     assert!(ts.windows(2).all(|w| w[1] - w[0] == 60_000));
-    assert_eq!(final_state(&summary, "healthy")["health"]["state"], "running");
+    assert_eq!(
+        final_state(&summary, "healthy")["health"]["state"],
+        "running"
+    );
 
     for (id, cause) in [
         ("looper", "CPU deadline"),
@@ -86,7 +94,10 @@ fn loop_hog_and_trap_are_contained_while_a_healthy_plugin_keeps_its_cadence() {
         // Budget 5: five restarts with backoff, the sixth crash disables it.
         assert_eq!(crashes.len(), 5, "{id}: {events:#?}");
         assert!(
-            crashes[0]["payload"]["message"].as_str().unwrap().contains(cause),
+            crashes[0]["payload"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(cause),
             "{id}: {}",
             crashes[0]["payload"]["message"]
         );
@@ -102,7 +113,10 @@ fn loop_hog_and_trap_are_contained_while_a_healthy_plugin_keeps_its_cadence() {
         assert_eq!(state["health"]["state"], "disabled", "{id}");
         assert_eq!(state["stats"]["crashes"], 6, "{id}");
         // Once disabled it receives nothing: ticks were dropped, not delivered.
-        assert!(state["stats"]["dropped"].as_u64().unwrap() > 50, "{id}: {state}");
+        assert!(
+            state["stats"]["dropped"].as_u64().unwrap() > 50,
+            "{id}: {state}"
+        );
     }
     // Backoff doubles: restarts of the trapper are 1, 2, 4, 8, 16 s after its crashes,
     // so the restart happens at the first tick after each delay.
@@ -155,7 +169,9 @@ config = { mode = "ok" }
     );
     let sneaky = rejected[1]["health"]["reason"].as_str().unwrap();
     assert!(
-        sneaky.contains("imports `sao:plugin/alarm@0.1.0` but its manifest does not request capability `alarm`"),
+        sneaky.contains(
+            "imports `sao:plugin/alarm@0.1.0` but its manifest does not request capability `alarm`"
+        ),
         "{sneaky}"
     );
     // Both refusals went upstream, as critical plugin-state events.
@@ -209,7 +225,13 @@ config = { mode = "loop", extra = 1 }
 fn lamp_levels(records: &[Value]) -> Vec<(u64, f64, f64)> {
     on_topic(records, "/tele/sao/lamp-main")
         .iter()
-        .map(|r| (r["payload"]["ts"].as_u64().unwrap(), metric(r, "level"), metric(r, "failsafe")))
+        .map(|r| {
+            (
+                r["payload"]["ts"].as_u64().unwrap(),
+                metric(r, "level"),
+                metric(r, "failsafe"),
+            )
+        })
         .collect()
 }
 
@@ -229,15 +251,33 @@ config = { mode = "trap" }
     let (_, records) = bench.simulate(&scenario);
     let levels = lamp_levels(&records);
     let switch = 1_795_267_800_000u64; // 2026-11-21T20:30:00+07:00
-    let before: Vec<_> = levels.iter().filter(|(t, ..)| *t > switch - 25 * 60_000 && *t < switch).collect();
-    assert!(before.iter().all(|(_, l, f)| *l == 30.0 && *f == 0.0), "{before:?}");
-    let after: Vec<_> = levels.iter().filter(|(t, ..)| *t > switch + 2 * 60_000).collect();
+    let before: Vec<_> = levels
+        .iter()
+        .filter(|(t, ..)| *t > switch - 25 * 60_000 && *t < switch)
+        .collect();
+    assert!(
+        before.iter().all(|(_, l, f)| *l == 30.0 && *f == 0.0),
+        "{before:?}"
+    );
+    let after: Vec<_> = levels
+        .iter()
+        .filter(|(t, ..)| *t > switch + 2 * 60_000)
+        .collect();
     assert!(!after.is_empty());
-    assert!(after.iter().all(|(_, l, f)| *l == 100.0 && *f == 1.0), "{after:?}");
+    assert!(
+        after.iter().all(|(_, l, f)| *l == 100.0 && *f == 1.0),
+        "{after:?}"
+    );
     let failsafe = on_topic(&records, "/evt/sao/lighting-failsafe");
-    let raised: Vec<_> = failsafe.iter().filter(|r| r["payload"]["state"] == "raised").collect();
+    let raised: Vec<_> = failsafe
+        .iter()
+        .filter(|r| r["payload"]["state"] == "raised")
+        .collect();
     assert_eq!(raised.len(), 1, "{failsafe:#?}");
-    assert!(raised[0]["payload"]["message"].as_str().unwrap().contains("lampctl"));
+    assert!(raised[0]["payload"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("lampctl"));
 }
 
 #[test]
@@ -257,13 +297,25 @@ config = { mode = "ok" }
     let switch = 1_795_267_800_000u64;
     let levels = lamp_levels(&records);
     // Still dimmed during the timeout, safe level after it.
-    assert!(levels.iter().filter(|(t, ..)| *t > switch && *t < switch + 4 * 60_000).all(|(_, l, _)| *l == 30.0));
-    let after: Vec<_> = levels.iter().filter(|(t, ..)| *t > switch + 7 * 60_000).collect();
-    assert!(!after.is_empty() && after.iter().all(|(_, l, f)| *l == 100.0 && *f == 1.0), "{after:?}");
+    assert!(levels
+        .iter()
+        .filter(|(t, ..)| *t > switch && *t < switch + 4 * 60_000)
+        .all(|(_, l, _)| *l == 30.0));
+    let after: Vec<_> = levels
+        .iter()
+        .filter(|(t, ..)| *t > switch + 7 * 60_000)
+        .collect();
+    assert!(
+        !after.is_empty() && after.iter().all(|(_, l, f)| *l == 100.0 && *f == 1.0),
+        "{after:?}"
+    );
     let raised: Vec<_> = on_topic(&records, "/evt/sao/lighting-failsafe")
         .into_iter()
         .filter(|r| r["payload"]["state"] == "raised")
         .collect();
     assert_eq!(raised.len(), 1);
-    assert!(raised[0]["payload"]["message"].as_str().unwrap().contains("silent"));
+    assert!(raised[0]["payload"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("silent"));
 }

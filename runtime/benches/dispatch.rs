@@ -60,7 +60,13 @@ fn median(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {
     times[runs / 2]
 }
 
-fn report(name: &str, subject: Duration, baseline: Duration, subject_label: &str, baseline_label: &str) {
+fn report(
+    name: &str,
+    subject: Duration,
+    baseline: Duration,
+    subject_label: &str,
+    baseline_label: &str,
+) {
     println!(
         "{name:<34} {subject_label} {:>10.2?}   {baseline_label} {:>10.2?}   ratio {:>7.2}x",
         subject,
@@ -99,7 +105,11 @@ fn fixture() -> Fixture {
         utc_offset_minutes: 420,
     };
     let services = Arc::new(Services {
-        devices: Arc::new(Devices::new(pole, clock.clone(), &LightingPolicy::default())),
+        devices: Arc::new(Devices::new(
+            pole,
+            clock.clone(),
+            &LightingPolicy::default(),
+        )),
         uplink: Arc::new(Uplink::new(identity, sink.clone())),
         kv: KvStore::new(sled::open(dir.path().join("db")).unwrap()),
     });
@@ -192,8 +202,15 @@ impl Host for NativeHost {
             Severity::Warning => wit::telemetry::Severity::Warning,
             Severity::Critical => wit::telemetry::Severity::Critical,
         };
-        wit::telemetry::Host::event(&mut self.0, kind.into(), state, severity, message.into(), details.into())
-            .map_err(|e| format!("{e:?}"))
+        wit::telemetry::Host::event(
+            &mut self.0,
+            kind.into(),
+            state,
+            severity,
+            message.into(),
+            details.into(),
+        )
+        .map_err(|e| format!("{e:?}"))
     }
     fn log(&mut self, level: LogLevel, message: &str) {
         let level = match level {
@@ -230,9 +247,14 @@ fn bench_dispatch(rt: &Runtime, fx: &Fixture, engine: &SaoEngine, cache: &Compon
         call_deadline: Duration::from_secs(5),
     };
     let mut wasm = rt.block_on(async {
-        let mut wasm = Instance::start(&prepared.pre, identity("dimming"), fx.services.clone(), limits)
-            .await
-            .unwrap();
+        let mut wasm = Instance::start(
+            &prepared.pre,
+            identity("dimming"),
+            fx.services.clone(),
+            limits,
+        )
+        .await
+        .unwrap();
         wasm.call(&Call::Init("{}".into())).await.unwrap().unwrap();
         wasm
     });
@@ -245,14 +267,21 @@ fn bench_dispatch(rt: &Runtime, fx: &Fixture, engine: &SaoEngine, cache: &Compon
     let mut native = Controller::new(Config::from_json("{}").unwrap(), &mut host).unwrap();
 
     const EVENTS: u32 = 200;
-    for (name, tick) in [("on-reading (lux)", false), ("on-tick (decide, set, persist)", true)] {
+    for (name, tick) in [
+        ("on-reading (lux)", false),
+        ("on-tick (decide, set, persist)", true),
+    ] {
         let wasm_time = median(7, || {
             let start = Instant::now();
             rt.block_on(async {
                 for _ in 0..EVENTS {
                     let now = fx.clock.now_ms() + 1000;
                     fx.clock.set(now);
-                    let call = if tick { Call::Tick(now) } else { Call::Reading(lux_reading(now)) };
+                    let call = if tick {
+                        Call::Tick(now)
+                    } else {
+                        Call::Reading(lux_reading(now))
+                    };
                     wasm.call(&call).await.unwrap().unwrap();
                 }
             });
@@ -273,7 +302,13 @@ fn bench_dispatch(rt: &Runtime, fx: &Fixture, engine: &SaoEngine, cache: &Compon
             fx.sink.take();
             start.elapsed() / EVENTS
         });
-        report(&format!("dispatch {name}"), wasm_time, native_time, "wasm", "native");
+        report(
+            &format!("dispatch {name}"),
+            wasm_time,
+            native_time,
+            "wasm",
+            "native",
+        );
     }
 }
 
@@ -287,9 +322,14 @@ fn bench_instantiation(rt: &Runtime, fx: &Fixture) {
             call_deadline: Duration::from_secs(5),
         };
         rt.block_on(async {
-            let mut i = Instance::start(&prepared.pre, identity("dimming"), fx.services.clone(), limits)
-                .await
-                .unwrap();
+            let mut i = Instance::start(
+                &prepared.pre,
+                identity("dimming"),
+                fx.services.clone(),
+                limits,
+            )
+            .await
+            .unwrap();
             i.call(&Call::Init("{}".into())).await.unwrap().unwrap();
         });
         start.elapsed()
@@ -376,7 +416,13 @@ fn bench_process(fx: &Fixture) {
     });
     let rss_with = warm.iter().map(|w| w.1).min().unwrap();
     let rss_without = (0..3).map(|_| run_pole(&without, 0).1).min().unwrap();
-    report("sao run: start to plugins running", cold_start, warm_start, "cold", "warm");
+    report(
+        "sao run: start to plugins running",
+        cold_start,
+        warm_start,
+        "cold",
+        "warm",
+    );
     println!(
         "{:<34} dimming {:>7} KiB   no plugin {:>7} KiB   ratio {:>7.2}x",
         "sao run: idle RSS",

@@ -215,7 +215,13 @@ fn run_pole(path: &Path) -> anyhow::Result<()> {
     };
     let poll = std::time::Duration::from_millis(config.timing.poll_interval_ms.max(10));
     tokio_runtime()?.block_on(async {
-        let mut runtime = Runtime::new(config, pole, clock, Arc::new(LogSink), EngineOptions::default())?;
+        let mut runtime = Runtime::new(
+            config,
+            pole,
+            clock,
+            Arc::new(LogSink),
+            EngineOptions::default(),
+        )?;
         runtime.install_configured().await;
         let mut interval = tokio::time::interval(poll);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -245,7 +251,8 @@ fn simulate(
             std::fs::create_dir_all(parent)?;
         }
         Box::new(std::io::BufWriter::new(
-            std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?,
+            std::fs::File::create(out)
+                .with_context(|| format!("cannot create {}", out.display()))?,
         ))
     };
     let options = SimOptions {
@@ -281,7 +288,10 @@ fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
             let dir = dir.unwrap_or_else(|| PathBuf::from(&id));
             crate::scaffold::create(&id, &dir)?;
             println!("created plugin `{id}` in {}", dir.display());
-            println!("build it: cd {} && cargo build --release --target wasm32-wasip2", dir.display());
+            println!(
+                "build it: cd {} && cargo build --release --target wasm32-wasip2",
+                dir.display()
+            );
             Ok(())
         }
         PluginCommand::Pack {
@@ -312,7 +322,13 @@ fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
                 package.sign(&signing::read_signing_key(&key)?);
             }
             write_package(&package, &out)?;
-            println!("packed {} {} into {} (sha256:{})", manifest.id, manifest.version, out.display(), hex::encode(package.digest()));
+            println!(
+                "packed {} {} into {} (sha256:{})",
+                manifest.id,
+                manifest.version,
+                out.display(),
+                hex::encode(package.digest())
+            );
             Ok(())
         }
         PluginCommand::Sign { package, key } => {
@@ -320,7 +336,11 @@ fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
             let key = signing::read_signing_key(&key)?;
             pkg.sign(&key);
             write_package(&pkg, &package)?;
-            println!("signed {} with key {}", package.display(), signing::key_id(&key.verifying_key()));
+            println!(
+                "signed {} with key {}",
+                package.display(),
+                signing::key_id(&key.verifying_key())
+            );
             Ok(())
         }
         PluginCommand::Verify { package, trusted } => {
@@ -330,7 +350,14 @@ fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
             let verified = Package::read_verified(&bytes, &trust)
                 .with_context(|| format!("{} refused", package.display()))?;
             let m = verified.package().manifest();
-            println!("{}: {} {} by {}, signed by trusted key {}", package.display(), m.id, m.version, m.vendor, verified.key_id());
+            println!(
+                "{}: {} {} by {}, signed by trusted key {}",
+                package.display(),
+                m.id,
+                m.version,
+                m.vendor,
+                verified.key_id()
+            );
             Ok(())
         }
         PluginCommand::Inspect { package } => {
@@ -340,7 +367,14 @@ fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
             println!("version:      {}", m.version);
             println!("vendor:       {}", m.vendor);
             println!("world:        {}", m.world);
-            println!("capabilities: {}", m.capabilities.iter().map(|c| c.name()).collect::<Vec<_>>().join(", "));
+            println!(
+                "capabilities: {}",
+                m.capabilities
+                    .iter()
+                    .map(|c| c.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
             println!("dataset:      {} ({})", m.dataset, m.dimension);
             println!("digest:       sha256:{}", hex::encode(pkg.digest()));
             match pkg.signature() {

@@ -111,8 +111,14 @@ impl Runtime {
         let result = std::fs::read(package)
             .map_err(|e| format!("cannot read package {}: {e}", package.display()))
             .and_then(|bytes| {
-                plugin::prepare(self.engine.engine(), &self.cache, &self.trust, &bytes, grants)
-                    .map_err(|e| e.to_string())
+                plugin::prepare(
+                    self.engine.engine(),
+                    &self.cache,
+                    &self.trust,
+                    &bytes,
+                    grants,
+                )
+                .map_err(|e| e.to_string())
             })
             .and_then(|prepared| {
                 let id = &prepared.manifest.id;

@@ -40,7 +40,8 @@ pub fn create(id: &str, dir: &Path) -> anyhow::Result<()> {
     for (path, content) in files {
         let path = dir.join(path);
         std::fs::create_dir_all(path.parent().expect("template paths have parents"))?;
-        std::fs::write(&path, content).with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(&path, content)
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
 }

@@ -153,8 +153,8 @@ impl ScenarioFile {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read scenario {}", path.display()))?;
-        let mut file: Self =
-            toml::from_str(&text).with_context(|| format!("scenario {} is invalid", path.display()))?;
+        let mut file: Self = toml::from_str(&text)
+            .with_context(|| format!("scenario {} is invalid", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         file.pole.resolve_paths(base);
         for csv in &mut file.scenario.csv {
@@ -167,6 +167,8 @@ impl ScenarioFile {
 
     /// The simulator config with the scenario's timeline (motion, faults, CSV) applied.
     fn sim_config(&self, start_ms: u64) -> anyhow::Result<SimConfig> {
+        // Without the `rpi` feature the simulator is the only backend.
+        #[allow(clippy::infallible_destructuring_match)]
         let sim = match &self.pole.hardware {
             Hardware::Sim(sim) => sim,
             #[cfg(feature = "rpi")]
@@ -230,13 +232,21 @@ impl RecordSink for TeeSink {
 /// One line summarising a record for humans.
 fn describe_record(record: &UplinkRecord) -> String {
     let p = &record.payload;
-    let tail: String = record.topic.splitn(4, '/').nth(3).unwrap_or(&record.topic).to_string();
+    let tail: String = record
+        .topic
+        .splitn(4, '/')
+        .nth(3)
+        .unwrap_or(&record.topic)
+        .to_string();
     if let Some(metrics) = p.get("metrics").and_then(|m| m.as_object()) {
         let values: Vec<String> = metrics
             .iter()
             .map(|(k, v)| {
                 let value = v["value"].as_f64().unwrap_or(f64::NAN);
-                format!("{k}={value:.3}{}", unit_suffix(v["unit"].as_str().unwrap_or("")))
+                format!(
+                    "{k}={value:.3}{}",
+                    unit_suffix(v["unit"].as_str().unwrap_or(""))
+                )
             })
             .collect();
         format!("{tail}: {}", values.join(" "))
@@ -347,7 +357,9 @@ fn print_progress(runtime: &Runtime, now: u64, offset: &FixedOffset) {
     let time = local_time(now, offset);
     let devices = &runtime.services().devices;
     let sensors = devices.sensors().all_latest();
-    let lux = sensors.get("lux").map_or("-".to_string(), |r| format!("{:.1}", r.value));
+    let lux = sensors
+        .get("lux")
+        .map_or("-".to_string(), |r| format!("{:.1}", r.value));
     let lamps: Vec<String> = devices
         .lamps()
         .status()

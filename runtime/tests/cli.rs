@@ -30,7 +30,10 @@ fn assert_one_line_error(o: &Output, needle: &str) {
     assert_eq!(lines.len(), 1, "{err}");
     assert!(lines[0].starts_with("sao: error: "), "{err}");
     assert!(lines[0].contains(needle), "{err}");
-    assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
 }
 
 fn workspace() -> PathBuf {
@@ -47,7 +50,10 @@ fn target_dir() -> PathBuf {
 fn version_is_printed() {
     let o = sao(&["--version"], Path::new("."));
     assert!(o.status.success());
-    assert_eq!(stdout(&o).trim(), format!("sao {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        stdout(&o).trim(),
+        format!("sao {}", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
@@ -55,7 +61,10 @@ fn keygen_pack_sign_verify_inspect_and_tamper() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let wasm = target_dir().join("wasm32-wasip2/release/sao_plugin_dimming.wasm");
-    assert!(wasm.exists(), "build the plugins first: bash plugins/build.sh");
+    assert!(
+        wasm.exists(),
+        "build the plugins first: bash plugins/build.sh"
+    );
     let plugin_dir = workspace().join("plugins/dimming");
 
     let o = sao(&["keygen", "--out", "vendor"], d);
@@ -66,24 +75,45 @@ fn keygen_pack_sign_verify_inspect_and_tamper() {
 
     // Pack unsigned, then sign separately.
     let pack = [
-        "plugin", "pack", "--dir", plugin_dir.to_str().unwrap(), "--component",
-        wasm.to_str().unwrap(), "--out", "dimming.sao",
+        "plugin",
+        "pack",
+        "--dir",
+        plugin_dir.to_str().unwrap(),
+        "--component",
+        wasm.to_str().unwrap(),
+        "--out",
+        "dimming.sao",
     ];
     let o = sao(&pack, d);
     assert!(o.status.success(), "{}", stderr(&o));
-    let o = sao(&["plugin", "verify", "dimming.sao", "--trusted", "trusted"], d);
+    let o = sao(
+        &["plugin", "verify", "dimming.sao", "--trusted", "trusted"],
+        d,
+    );
     assert_one_line_error(&o, "package is not signed");
 
     let o = sao(&["plugin", "sign", "dimming.sao", "--key", "vendor.key"], d);
     assert!(o.status.success(), "{}", stderr(&o));
-    let o = sao(&["plugin", "verify", "dimming.sao", "--trusted", "trusted"], d);
+    let o = sao(
+        &["plugin", "verify", "dimming.sao", "--trusted", "trusted"],
+        d,
+    );
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("dimming 0.1.0 by sao, signed by trusted key"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("dimming 0.1.0 by sao, signed by trusted key"),
+        "{}",
+        stdout(&o)
+    );
 
     let o = sao(&["plugin", "inspect", "dimming.sao"], d);
     assert!(o.status.success());
     let text = stdout(&o);
-    for needle in ["id:           dimming", "capabilities: log, clock, kv, telemetry, lighting", "signature:    ed25519 by key", "file:         dimming.wasm"] {
+    for needle in [
+        "id:           dimming",
+        "capabilities: log, clock, kv, telemetry, lighting",
+        "signature:    ed25519 by key",
+        "file:         dimming.wasm",
+    ] {
         assert!(text.contains(needle), "{needle} not in {text}");
     }
 
@@ -92,17 +122,30 @@ fn keygen_pack_sign_verify_inspect_and_tamper() {
     assert!(o.status.success());
     let o = sao(&["plugin", "sign", "dimming.sao", "--key", "other.key"], d);
     assert!(o.status.success());
-    let o = sao(&["plugin", "verify", "dimming.sao", "--trusted", "trusted"], d);
+    let o = sao(
+        &["plugin", "verify", "dimming.sao", "--trusted", "trusted"],
+        d,
+    );
     assert_one_line_error(&o, "not in this pole's trusted keys");
 
     // Tampering after signing.
-    let o = sao(&pack.iter().copied().chain(["--key", "vendor.key"]).collect::<Vec<_>>(), d);
+    let o = sao(
+        &pack
+            .iter()
+            .copied()
+            .chain(["--key", "vendor.key"])
+            .collect::<Vec<_>>(),
+        d,
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let mut bytes = std::fs::read(d.join("dimming.sao")).unwrap();
     let at = bytes.len() / 2;
     bytes[at] ^= 0x20;
     std::fs::write(d.join("tampered.sao"), bytes).unwrap();
-    let o = sao(&["plugin", "verify", "tampered.sao", "--trusted", "trusted"], d);
+    let o = sao(
+        &["plugin", "verify", "tampered.sao", "--trusted", "trusted"],
+        d,
+    );
     assert_one_line_error(&o, "tampered.sao refused");
 }
 
@@ -110,12 +153,24 @@ fn keygen_pack_sign_verify_inspect_and_tamper() {
 fn bad_input_is_one_line_and_a_non_zero_exit() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    assert_one_line_error(&sao(&["run", "--config", "missing.toml"], d), "cannot read missing.toml");
+    assert_one_line_error(
+        &sao(&["run", "--config", "missing.toml"], d),
+        "cannot read missing.toml",
+    );
     std::fs::write(d.join("bad.toml"), "[scenario]\nstart = \"yesterday\"\n").unwrap();
-    assert_one_line_error(&sao(&["sim", "--scenario", "bad.toml"], d), "scenario bad.toml is invalid");
+    assert_one_line_error(
+        &sao(&["sim", "--scenario", "bad.toml"], d),
+        "scenario bad.toml is invalid",
+    );
     std::fs::write(d.join("garbage.sao"), "not a package").unwrap();
-    assert_one_line_error(&sao(&["plugin", "inspect", "garbage.sao"], d), "garbage.sao refused");
-    assert_one_line_error(&sao(&["plugin", "new", "Bad Name"], d), "must be 1-64 characters");
+    assert_one_line_error(
+        &sao(&["plugin", "inspect", "garbage.sao"], d),
+        "garbage.sao refused",
+    );
+    assert_one_line_error(
+        &sao(&["plugin", "new", "Bad Name"], d),
+        "must be 1-64 characters",
+    );
 }
 
 #[test]
@@ -140,7 +195,18 @@ fn a_scaffolded_plugin_builds_as_is_and_runs_in_the_simulator() {
     std::fs::create_dir(d.join("trusted")).unwrap();
     std::fs::copy(d.join("vendor.pub"), d.join("trusted/vendor.pub")).unwrap();
     let o = sao(
-        &["plugin", "pack", "--dir", "bus-stop-hello", "--component", wasm.to_str().unwrap(), "--key", "vendor.key", "--out", "hello.sao"],
+        &[
+            "plugin",
+            "pack",
+            "--dir",
+            "bus-stop-hello",
+            "--component",
+            wasm.to_str().unwrap(),
+            "--key",
+            "vendor.key",
+            "--out",
+            "hello.sao",
+        ],
         d,
     );
     assert!(o.status.success(), "{}", stderr(&o));
@@ -172,7 +238,10 @@ config = { heartbeat-every = 5 }
 "#,
     )
     .unwrap();
-    let o = sao(&["sim", "--scenario", "scenario.toml", "--out", "out.jsonl"], d);
+    let o = sao(
+        &["sim", "--scenario", "scenario.toml", "--out", "out.jsonl"],
+        d,
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let records = std::fs::read_to_string(d.join("out.jsonl")).unwrap();
     let heartbeats: Vec<serde_json::Value> = records
@@ -181,6 +250,9 @@ config = { heartbeat-every = 5 }
         .filter(|r| r["topic"] == "sao/v1/bangkok/stop-7/tele/bus-stop-hello/heartbeat")
         .collect();
     // 16 ticks in a quarter hour, a heartbeat every fifth: ticks 5, 10, 15.
-    let ticks: Vec<f64> = heartbeats.iter().map(|r| r["payload"]["metrics"]["ticks"]["value"].as_f64().unwrap()).collect();
+    let ticks: Vec<f64> = heartbeats
+        .iter()
+        .map(|r| r["payload"]["metrics"]["ticks"]["value"].as_f64().unwrap())
+        .collect();
     assert_eq!(ticks, vec![5.0, 10.0, 15.0]);
 }

@@ -27,7 +27,10 @@ pub fn wasm(crate_name: &str) -> Vec<u8> {
         .unwrap_or_else(|| root().join("target"));
     let path = target.join(format!("wasm32-wasip2/release/{crate_name}.wasm"));
     std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("{}: {e}. Build the plugins first: bash plugins/build.sh", path.display())
+        panic!(
+            "{}: {e}. Build the plugins first: bash plugins/build.sh",
+            path.display()
+        )
     })
 }
 
@@ -52,7 +55,10 @@ pub fn dimming_files() -> BTreeMap<String, Vec<u8>> {
 
 /// The misbehaving fixture's package files.
 pub fn misbehave_files() -> BTreeMap<String, Vec<u8>> {
-    plugin_files(&root().join("tests/fixtures/misbehave"), "sao_fixture_misbehave")
+    plugin_files(
+        &root().join("tests/fixtures/misbehave"),
+        "sao_fixture_misbehave",
+    )
 }
 
 /// A test pole's working area: a trusted signing key, packages and data.

@@ -118,7 +118,10 @@ impl LampArbiter {
         };
         for slot in &mut arbiter.slots {
             if let Err(e) = slot.lamp.set_level(policy.safe_level, 0) {
-                tracing::error!(lamp = slot.lamp.id(), "cannot apply safe level at start: {e}");
+                tracing::error!(
+                    lamp = slot.lamp.id(),
+                    "cannot apply safe level at start: {e}"
+                );
             }
         }
         arbiter
@@ -187,7 +190,8 @@ impl LampArbiter {
         let timeout_ms = self.policy.silence_timeout_s * 1000;
         self.engage_where(
             |slot| {
-                slot.controller.is_some() && now_ms.saturating_sub(slot.last_command_ms) > timeout_ms
+                slot.controller.is_some()
+                    && now_ms.saturating_sub(slot.last_command_ms) > timeout_ms
             },
             &format!(
                 "controller silent for more than {} s",

@@ -105,7 +105,8 @@ impl SensorBoard {
                 Ok(Some(value)) => Some(format!("non-finite value {value}")),
                 Ok(None) => {
                     let since = entry.last_value_ms.unwrap_or(0);
-                    (entry.last_value_ms.is_some() && now_ms.saturating_sub(since) > SILENT_AFTER_MS)
+                    (entry.last_value_ms.is_some()
+                        && now_ms.saturating_sub(since) > SILENT_AFTER_MS)
                         .then(|| format!("no value for {} s", (now_ms - since) / 1000))
                         .or_else(|| entry.problem.clone().filter(|p| p.starts_with("no value")))
                 }

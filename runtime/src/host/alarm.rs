@@ -67,7 +67,11 @@ impl Host for PluginState {
     }
 
     fn clear(&mut self, id: u64) -> Result<(), Error> {
-        let alarm = self.services.devices.alarms().clear(&self.identity.id, id)?;
+        let alarm = self
+            .services
+            .devices
+            .alarms()
+            .clear(&self.identity.id, id)?;
         tracing::info!(alarm = id, "alarm cleared");
         self.report_alarm(id, &alarm, EventState::Cleared);
         Ok(())

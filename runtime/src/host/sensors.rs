@@ -21,6 +21,10 @@ impl Host for PluginState {
     }
 
     fn latest(&mut self, sensor: String) -> Option<WitReading> {
-        self.services.devices.sensors().latest(&sensor).map(Into::into)
+        self.services
+            .devices
+            .sensors()
+            .latest(&sensor)
+            .map(Into::into)
     }
 }

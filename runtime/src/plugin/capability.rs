@@ -179,7 +179,13 @@ mod tests {
     #[test]
     fn refuses_undeclared_and_unknown_imports() {
         let e = resolve("p", &[Log], &[Log], imports(&["sao:plugin/alarm@0.1.0"])).unwrap_err();
-        assert!(matches!(e, CapabilityError::Undeclared { capability: Alarm, .. }));
+        assert!(matches!(
+            e,
+            CapabilityError::Undeclared {
+                capability: Alarm,
+                ..
+            }
+        ));
         let e = resolve("p", &[], &[], imports(&["evil:net/raw"])).unwrap_err();
         assert!(matches!(e, CapabilityError::Unknown { .. }));
     }

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use wasmtime::{Store, UpdateDeadline};
 
-use crate::host::{PluginIdentity, PluginPre, PluginState, Services, WitReading};
 use crate::devices::Reading;
+use crate::host::{PluginIdentity, PluginPre, PluginState, Services, WitReading};
 
 /// A handler call.
 #[derive(Debug, Clone)]
@@ -60,7 +60,12 @@ impl Instance {
         services: Arc<Services>,
         limits: InstanceLimits,
     ) -> wasmtime::Result<Self> {
-        let state = PluginState::new(identity, services, limits.memory_bytes, limits.call_deadline);
+        let state = PluginState::new(
+            identity,
+            services,
+            limits.memory_bytes,
+            limits.call_deadline,
+        );
         let mut store = Store::new(pre.engine(), state);
         store.limiter(|s| s.limiter());
         // Each epoch tick the callback checks the call's wall-clock budget: within it, the

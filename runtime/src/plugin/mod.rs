@@ -71,8 +71,8 @@ pub fn prepare(
         message,
     };
     let schema = package.config_schema()?;
-    let validator = jsonschema::validator_for(&schema)
-        .map_err(|e| load_err(format!("config schema: {e}")))?;
+    let validator =
+        jsonschema::validator_for(&schema).map_err(|e| load_err(format!("config schema: {e}")))?;
     let (component, outcome) = cache
         .load(engine, package.component())
         .map_err(|e| load_err(format!("{e:#}")))?;

@@ -112,12 +112,14 @@ impl Package {
 
     /// Reads a `.sao` archive for installation: the digest and signature are checked
     /// against `trust` before anything else in the package is parsed.
-    pub fn read_verified(bytes: &[u8], trust: &TrustStore) -> Result<VerifiedPackage, PackageError> {
+    pub fn read_verified(
+        bytes: &[u8],
+        trust: &TrustStore,
+    ) -> Result<VerifiedPackage, PackageError> {
         let mut files = read_archive(bytes)?;
-        let signature: PackageSignature = serde_json::from_slice(
-            &files.remove(SIGNATURE_FILE).ok_or(PackageError::Unsigned)?,
-        )
-        .map_err(|e| PackageError::BadSignatureFile(e.to_string()))?;
+        let signature: PackageSignature =
+            serde_json::from_slice(&files.remove(SIGNATURE_FILE).ok_or(PackageError::Unsigned)?)
+                .map_err(|e| PackageError::BadSignatureFile(e.to_string()))?;
         let digest = digest_of(&files);
         let actual = hex::encode(digest);
         if signature.digest != format!("sha256:{actual}") {
@@ -143,7 +145,10 @@ impl Package {
             ));
         }
         if !component.starts_with(b"\0asm") {
-            return Err(PackageError::NotAComponent(m.component.clone(), "bad magic number"));
+            return Err(PackageError::NotAComponent(
+                m.component.clone(),
+                "bad magic number",
+            ));
         }
         // Layer 0x0d marks a component; core modules (layer 0) are not plugins.
         if component.get(4..8) != Some(&[0x0d, 0x00, 0x01, 0x00]) {
@@ -248,7 +253,10 @@ fn digest_of(files: &BTreeMap<String, Vec<u8>>) -> [u8; 32] {
     let mut hasher = Sha256::new();
     hasher.update(b"sao-package-v1\n");
     for (path, content) in files {
-        hasher.update(format!("{}  {path}\n", hex::encode(Sha256::digest(content))));
+        hasher.update(format!(
+            "{}  {path}\n",
+            hex::encode(Sha256::digest(content))
+        ));
     }
     hasher.finalize().into()
 }
@@ -271,10 +279,16 @@ fn read_archive(bytes: &[u8]) -> Result<BTreeMap<String, Vec<u8>>, PackageError>
             .to_string_lossy()
             .into_owned();
         if !entry.header().entry_type().is_file() {
-            return Err(PackageError::Entry(path, "only regular files may be packaged"));
+            return Err(PackageError::Entry(
+                path,
+                "only regular files may be packaged",
+            ));
         }
         if !is_safe_path(&path) {
-            return Err(PackageError::Entry(path, "path must be relative, without `..`"));
+            return Err(PackageError::Entry(
+                path,
+                "path must be relative, without `..`",
+            ));
         }
         let mut content = Vec::new();
         entry.read_to_end(&mut content).map_err(archive_err)?;

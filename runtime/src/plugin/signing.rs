@@ -188,7 +188,11 @@ impl TrustStore {
     }
 
     /// Checks that `signature` is a valid signature of `digest` by a trusted key.
-    pub fn verify(&self, signature: &PackageSignature, digest: &[u8; 32]) -> Result<(), TrustError> {
+    pub fn verify(
+        &self,
+        signature: &PackageSignature,
+        digest: &[u8; 32],
+    ) -> Result<(), TrustError> {
         if signature.algorithm != "ed25519" {
             return Err(TrustError::Algorithm(signature.algorithm.clone()));
         }

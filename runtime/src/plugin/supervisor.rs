@@ -14,7 +14,9 @@ use tracing::Instrument as _;
 
 use super::instance::{Call, Instance, InstanceLimits};
 use super::manifest::Manifest;
-use crate::host::{DeadlineExceeded, MemoryCapExceeded, PluginIdentity, PluginPre, PluginState, Services};
+use crate::host::{
+    DeadlineExceeded, MemoryCapExceeded, PluginIdentity, PluginPre, PluginState, Services,
+};
 use crate::reports;
 use crate::uplink::Severity;
 
@@ -164,7 +166,11 @@ pub fn schema_errors(validator: &jsonschema::Validator, config: &Value) -> Optio
         .iter_errors(config)
         .map(|e| {
             let path = e.instance_path().to_string();
-            let at = if path.is_empty() { "/".to_string() } else { path };
+            let at = if path.is_empty() {
+                "/".to_string()
+            } else {
+                path
+            };
             format!("at {at}: {e}")
         })
         .collect();
@@ -315,7 +321,14 @@ impl Supervisor {
                     }
                     None => {
                         self.stats.last_error = Some(message.clone());
-                        self.set_health(PluginHealth::Failed { reason: message.clone() }, Severity::Critical, &message, now);
+                        self.set_health(
+                            PluginHealth::Failed {
+                                reason: message.clone(),
+                            },
+                            Severity::Critical,
+                            &message,
+                            now,
+                        );
                         return;
                     }
                 }
@@ -342,7 +355,11 @@ impl Supervisor {
             Err(e) => return self.crashed(&e, "instantiate", now),
         };
         let config_text = config.to_string();
-        match instance.call(&Call::Init(config_text)).instrument(self.span()).await {
+        match instance
+            .call(&Call::Init(config_text))
+            .instrument(self.span())
+            .await
+        {
             Ok(Ok(())) => {
                 self.instance = Some(instance);
                 self.persist_config(&config);
@@ -356,7 +373,14 @@ impl Supervisor {
                 let reason = format!("init failed: {message}");
                 self.stats.errors += 1;
                 self.stats.last_error = Some(reason.clone());
-                self.set_health(PluginHealth::Failed { reason: reason.clone() }, Severity::Critical, &reason, now);
+                self.set_health(
+                    PluginHealth::Failed {
+                        reason: reason.clone(),
+                    },
+                    Severity::Critical,
+                    &reason,
+                    now,
+                );
             }
             Err(e) => self.crashed(&e, "init", now),
         }
@@ -367,7 +391,11 @@ impl Supervisor {
         self.stats.crashes += 1;
         let reason = format!("crashed in {during}: {}", describe_trap(error));
         self.stats.last_error = Some(reason.clone());
-        let changes = self.services.devices.lamps().release(&self.identity.id, &reason);
+        let changes = self
+            .services
+            .devices
+            .lamps()
+            .release(&self.identity.id, &reason);
         let safe_level = self.services.devices.lamps().safe_level();
         reports::failsafe(&self.services.uplink, &changes, safe_level, now);
 
@@ -385,7 +413,14 @@ impl Supervisor {
                 "{reason}; disabled after {recent} crashes within {} s",
                 self.policy.window_ms / 1000
             );
-            self.set_health(PluginHealth::Disabled { reason: message.clone() }, Severity::Critical, &message, now);
+            self.set_health(
+                PluginHealth::Disabled {
+                    reason: message.clone(),
+                },
+                Severity::Critical,
+                &message,
+                now,
+            );
         } else {
             let delay = self.policy.backoff_ms(recent);
             let message = format!("{reason}; restart in {} ms", delay);
@@ -431,7 +466,14 @@ impl Supervisor {
     pub async fn reconfigure(&mut self, config: Value, now: u64) -> Result<(), String> {
         if let Some(errors) = schema_errors(&self.validator, &config) {
             let reason = format!("config rejected: {errors}");
-            reports::plugin_state(&self.services.uplink, &self.identity.id, "config-rejected", Severity::Warning, &reason, now);
+            reports::plugin_state(
+                &self.services.uplink,
+                &self.identity.id,
+                "config-rejected",
+                Severity::Warning,
+                &reason,
+                now,
+            );
             return Err(reason);
         }
         let span = self.span();
@@ -460,7 +502,14 @@ impl Supervisor {
                 "plugin crashed applying the config".to_string()
             }
         };
-        reports::plugin_state(&self.services.uplink, &self.identity.id, "config-rejected", Severity::Warning, &outcome, now);
+        reports::plugin_state(
+            &self.services.uplink,
+            &self.identity.id,
+            "config-rejected",
+            Severity::Warning,
+            &outcome,
+            now,
+        );
         Err(outcome)
     }
 }

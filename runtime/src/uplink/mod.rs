@@ -180,7 +180,11 @@ impl Uplink {
 
     /// Publishes telemetry on `…/tele/{plugin}/{stream}`.
     pub fn telemetry(&self, source: &Source, stream: &str, metrics: &[Metric], ts: u64) {
-        let topic = format!("{}/tele/{}/{stream}", self.identity.topic_prefix(), source.plugin);
+        let topic = format!(
+            "{}/tele/{}/{stream}",
+            self.identity.topic_prefix(),
+            source.plugin
+        );
         let mut payload = self.envelope(&topic, source, ts);
         payload.insert("stream".into(), json!(stream));
         let metrics: serde_json::Map<String, Value> = metrics
