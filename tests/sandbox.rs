@@ -235,22 +235,34 @@ fn lamp_levels(records: &[Value]) -> Vec<(u64, f64, f64)> {
         .collect()
 }
 
-#[test]
-fn lamp_goes_to_the_safe_level_when_its_controller_crashes() {
+/// 2026-11-21T20:30:00+07:00, when the lamp controller's config changes.
+const SWITCH: u64 = 1_795_267_800_000;
+
+/// Runs an hour from 20:00 with the fixture holding the lamp at 30 % until, at 20:30, it
+/// is switched to `mode`. `extra` is added to the pole config. Lamps are sampled each minute.
+fn lamp_controller_switches_to(mode: &str, extra: &str) -> Vec<Value> {
     let bench = Bench::new();
     fixture_as(&bench, "lampctl");
     let scenario = pole_header("2026-11-21T20:00:00+07:00", 1.0, 10)
         + "[timing]\nhealth-interval-s = 60\n"
+        + extra
         + &plugin_block("lampctl", r#"{ mode = "dim" }"#)
-        + r#"
+        + &format!(
+            r#"
 [[scenario.config]]
 at = "2026-11-21T20:30:00+07:00"
 plugin = "lampctl"
-config = { mode = "trap" }
-"#;
-    let (_, records) = bench.simulate(&scenario);
+config = {{ mode = "{mode}" }}
+"#
+        );
+    bench.simulate(&scenario).1
+}
+
+#[test]
+fn lamp_goes_to_the_safe_level_when_its_controller_crashes() {
+    let records = lamp_controller_switches_to("trap", "");
     let levels = lamp_levels(&records);
-    let switch = 1_795_267_800_000u64; // 2026-11-21T20:30:00+07:00
+    let switch = SWITCH;
     let before: Vec<_> = levels
         .iter()
         .filter(|(t, ..)| *t > switch - 25 * 60_000 && *t < switch)
@@ -282,19 +294,8 @@ config = { mode = "trap" }
 
 #[test]
 fn lamp_goes_to_the_safe_level_when_its_controller_falls_silent() {
-    let bench = Bench::new();
-    fixture_as(&bench, "lampctl");
-    let scenario = pole_header("2026-11-21T20:00:00+07:00", 1.0, 10)
-        + "[timing]\nhealth-interval-s = 60\n[lighting]\nsilence-timeout-s = 300\n"
-        + &plugin_block("lampctl", r#"{ mode = "dim" }"#)
-        + r#"
-[[scenario.config]]
-at = "2026-11-21T20:30:00+07:00"
-plugin = "lampctl"
-config = { mode = "ok" }
-"#;
-    let (_, records) = bench.simulate(&scenario);
-    let switch = 1_795_267_800_000u64;
+    let records = lamp_controller_switches_to("ok", "[lighting]\nsilence-timeout-s = 300\n");
+    let switch = SWITCH;
     let levels = lamp_levels(&records);
     // Still dimmed during the timeout, safe level after it.
     assert!(levels

@@ -24,7 +24,7 @@ use sao_plugin_dimming::{Config, Controller, EventState, Host, Lamp, LogLevel, S
 use sao_runtime::devices::{Devices, LightingPolicy};
 use sao_runtime::engine::{ComponentCache, EngineOptions, SaoEngine};
 use sao_runtime::host::sao::plugin as wit;
-use sao_runtime::host::{KvStore, PluginIdentity, PluginState, Services};
+use sao_runtime::host::{KvStore, PluginIdentity, PluginPre, PluginState, Services};
 use sao_runtime::plugin::instance::{Call, Instance, InstanceLimits};
 use sao_runtime::plugin::package::{Package, MANIFEST_FILE};
 use sao_runtime::plugin::{prepare, signing, Capability, TrustStore};
@@ -231,6 +231,25 @@ impl Host for NativeHost {
     }
 }
 
+/// Instantiates the dimming plugin and runs its `init` with the default config.
+fn start_dimming(rt: &Runtime, fx: &Fixture, pre: &PluginPre<PluginState>) -> Instance {
+    let limits = InstanceLimits {
+        memory_bytes: 64 << 20,
+        call_deadline: Duration::from_secs(5),
+    };
+    rt.block_on(async {
+        let mut instance = Instance::start(pre, identity("dimming"), fx.services.clone(), limits)
+            .await
+            .unwrap();
+        instance
+            .call(&Call::Init("{}".into()))
+            .await
+            .unwrap()
+            .unwrap();
+        instance
+    })
+}
+
 fn lux_reading(ts: u64) -> sao_runtime::devices::Reading {
     sao_runtime::devices::Reading {
         sensor: "lux".into(),
@@ -242,22 +261,7 @@ fn lux_reading(ts: u64) -> sao_runtime::devices::Reading {
 
 fn bench_dispatch(rt: &Runtime, fx: &Fixture, engine: &SaoEngine, cache: &ComponentCache) {
     let prepared = prepare(engine.engine(), cache, &fx.trust, &fx.package, &GRANTS).unwrap();
-    let limits = InstanceLimits {
-        memory_bytes: 64 << 20,
-        call_deadline: Duration::from_secs(5),
-    };
-    let mut wasm = rt.block_on(async {
-        let mut wasm = Instance::start(
-            &prepared.pre,
-            identity("dimming"),
-            fx.services.clone(),
-            limits,
-        )
-        .await
-        .unwrap();
-        wasm.call(&Call::Init("{}".into())).await.unwrap().unwrap();
-        wasm
-    });
+    let mut wasm = start_dimming(rt, fx, &prepared.pre);
     let mut host = NativeHost(PluginState::new(
         identity("dimming-native"),
         fx.services.clone(),
@@ -317,21 +321,7 @@ fn bench_instantiation(rt: &Runtime, fx: &Fixture) {
     let start_instance = |cache: &ComponentCache| {
         let start = Instant::now();
         let prepared = prepare(engine.engine(), cache, &fx.trust, &fx.package, &GRANTS).unwrap();
-        let limits = InstanceLimits {
-            memory_bytes: 64 << 20,
-            call_deadline: Duration::from_secs(5),
-        };
-        rt.block_on(async {
-            let mut i = Instance::start(
-                &prepared.pre,
-                identity("dimming"),
-                fx.services.clone(),
-                limits,
-            )
-            .await
-            .unwrap();
-            i.call(&Call::Init("{}".into())).await.unwrap().unwrap();
-        });
+        start_dimming(rt, fx, &prepared.pre);
         start.elapsed()
     };
     let cold = median(5, || {

@@ -2,13 +2,14 @@
 //! Errors are one clear line on stderr and a non-zero exit, never a panic.
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
+use sao_hardware::{SimClock, SystemClock, TimeSource};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{Hardware, PoleConfig};
@@ -162,6 +163,7 @@ fn init_logging(cli: &Cli) -> anyhow::Result<()> {
     let filter = EnvFilter::try_new(&cli.log).context("invalid --log filter")?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match cli.log_format {
         LogFormat::Human => builder.init(),
@@ -204,14 +206,23 @@ fn tokio_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn run_pole(path: &Path) -> anyhow::Result<()> {
     let config = PoleConfig::load(path)?;
-    let clock: Arc<dyn sao_hardware::TimeSource> = Arc::new(sao_hardware::SystemClock);
-    let pole = match &config.hardware {
-        Hardware::Sim(sim) => sao_hardware::sim::build_sim_pole(
-            sim,
-            Arc::new(sao_hardware::SimClock::new(clock.now_ms())),
-        )?,
+    let system = SystemClock;
+    // The simulated backend keeps its own clock, set to real time before every step.
+    let (pole, clock, sim_clock): (_, Arc<dyn TimeSource>, _) = match &config.hardware {
+        Hardware::Sim(sim) => {
+            let clock = Arc::new(SimClock::new(system.now_ms()));
+            let pole = sao_hardware::sim::build_sim_pole(sim, clock.clone())?;
+            (pole, clock.clone(), Some(clock))
+        }
         #[cfg(feature = "rpi")]
-        Hardware::Rpi(rpi) => sao_hardware::rpi::build_rpi_pole(rpi, clock.clone())?,
+        Hardware::Rpi(rpi) => {
+            let clock: Arc<dyn TimeSource> = Arc::new(system);
+            (
+                sao_hardware::rpi::build_rpi_pole(rpi, clock.clone())?,
+                clock,
+                None,
+            )
+        }
     };
     let poll = std::time::Duration::from_millis(config.timing.poll_interval_ms.max(10));
     tokio_runtime()?.block_on(async {
@@ -227,7 +238,12 @@ fn run_pole(path: &Path) -> anyhow::Result<()> {
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                _ = interval.tick() => runtime.step().await,
+                _ = interval.tick() => {
+                    if let Some(clock) = &sim_clock {
+                        clock.set(system.now_ms());
+                    }
+                    runtime.step().await;
+                }
                 _ = tokio::signal::ctrl_c() => break,
             }
         }
