@@ -68,7 +68,7 @@ fn report(
     baseline_label: &str,
 ) {
     println!(
-        "{name:<34} {subject_label} {:>10.2?}   {baseline_label} {:>10.2?}   ratio {:>7.2}x",
+        "{name:<40} {subject_label} {:>10.2?}   {baseline_label} {:>10.2?}   ratio {:>7.2}x",
         subject,
         baseline,
         subject.as_secs_f64() / baseline.as_secs_f64()
@@ -414,7 +414,7 @@ fn bench_process(fx: &Fixture) {
         "warm",
     );
     println!(
-        "{:<34} dimming {:>7} KiB   no plugin {:>7} KiB   ratio {:>7.2}x",
+        "{:<40} dimming {:>7} KiB   no plugin {:>7} KiB   ratio {:>7.2}x",
         "sao run: idle RSS",
         rss_with,
         rss_without,
