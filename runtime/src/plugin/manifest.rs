@@ -55,7 +55,7 @@ pub struct Subscriptions {
     pub tick_interval_ms: Option<u64>,
 }
 
-/// Per-plugin sandbox limits. The pole may lower them, never raise them.
+/// Per-plugin sandbox limits, as the vendor declares them in the manifest.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Limits {
