@@ -66,7 +66,13 @@ fn loop_hog_and_trap_are_contained_while_a_healthy_plugin_keeps_its_cadence() {
     // The healthy plugin ticked every virtual minute for two hours: 121 heartbeats,
     // consecutive, 60 s apart, none missing.
     let beats = on_topic(&records, "/tele/healthy/heartbeat");
-    assert_eq!(beats.len(), 121, "heartbeats: {}", beats.len());
+    assert_eq!(
+        beats.len(),
+        121,
+        "heartbeats: {}; healthy plugin events: {:#?}",
+        beats.len(),
+        plugin_events(&records, "healthy")
+    );
     for (i, beat) in beats.iter().enumerate() {
         assert_eq!(metric(beat, "ticks"), (i + 1) as f64);
         assert_eq!(beat["payload"]["seq"], (i + 1) as u64);

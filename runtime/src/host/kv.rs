@@ -46,16 +46,9 @@ impl PluginState {
     fn kv_tree(&self) -> Result<sled::Tree, Error> {
         self.services.kv.tree(&self.identity.id)
     }
-}
 
-impl Host for PluginState {
-    fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, Error> {
-        check_key(&key)?;
-        Ok(self.kv_tree()?.get(key).map_err(io)?.map(|v| v.to_vec()))
-    }
-
-    fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), Error> {
-        check_key(&key)?;
+    /// `set` after the key check: enforces the quotas, writes and flushes.
+    fn kv_set(&self, key: String, value: Vec<u8>) -> Result<(), Error> {
         let tree = self.kv_tree()?;
         let (mut keys, mut bytes) = (0usize, 0usize);
         for item in tree.iter() {
@@ -72,23 +65,39 @@ impl Host for PluginState {
         tree.flush().map_err(io)?;
         Ok(())
     }
+}
+
+impl Host for PluginState {
+    fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, Error> {
+        check_key(&key)?;
+        self.uncharged(|s| Ok(s.kv_tree()?.get(key).map_err(io)?.map(|v| v.to_vec())))
+    }
+
+    fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), Error> {
+        check_key(&key)?;
+        self.uncharged(|s| s.kv_set(key, value))
+    }
 
     fn delete(&mut self, key: String) -> Result<(), Error> {
         check_key(&key)?;
-        let tree = self.kv_tree()?;
-        tree.remove(key).map_err(io)?;
-        tree.flush().map_err(io)?;
-        Ok(())
+        self.uncharged(|s| {
+            let tree = s.kv_tree()?;
+            tree.remove(key).map_err(io)?;
+            tree.flush().map_err(io)?;
+            Ok(())
+        })
     }
 
     fn list_keys(&mut self, prefix: String) -> Result<Vec<String>, Error> {
-        self.kv_tree()?
-            .scan_prefix(prefix)
-            .keys()
-            .map(|k| {
-                k.map(|k| String::from_utf8_lossy(&k).into_owned())
-                    .map_err(io)
-            })
-            .collect()
+        self.uncharged(|s| {
+            s.kv_tree()?
+                .scan_prefix(prefix)
+                .keys()
+                .map(|k| {
+                    k.map(|k| String::from_utf8_lossy(&k).into_owned())
+                        .map_err(io)
+                })
+                .collect()
+        })
     }
 }

@@ -3,6 +3,7 @@
 //! interfaces it was granted (see [`linker`]).
 
 mod alarm;
+mod budget;
 mod clock;
 mod kv;
 mod lighting;
@@ -22,6 +23,7 @@ use crate::devices::Devices;
 use crate::plugin::Capability;
 use crate::uplink::{Source, Uplink};
 
+use budget::{CpuBudget, YieldPoint};
 pub use kv::KvStore;
 pub use telemetry::RateLimit;
 
@@ -121,8 +123,7 @@ pub struct PluginState {
     wasi: WasiCtx,
     table: ResourceTable,
     memory: MemoryCap,
-    call_started: Instant,
-    call_budget: Duration,
+    budget: CpuBudget,
     rate: RateLimit,
 }
 
@@ -141,8 +142,7 @@ impl PluginState {
             wasi: WasiCtx::builder().build(),
             table: ResourceTable::new(),
             memory: MemoryCap { cap: memory_cap },
-            call_started: Instant::now(),
-            call_budget,
+            budget: CpuBudget::new(call_budget),
             rate: RateLimit::default(),
         }
     }
@@ -154,16 +154,22 @@ impl PluginState {
 
     /// Marks the start of a handler call (for the CPU deadline).
     pub fn start_call(&mut self) {
-        self.call_started = Instant::now();
+        self.budget.start_call();
     }
 
-    /// `Err` once the current call has run past its budget.
-    pub fn check_deadline(&self) -> Result<(), DeadlineExceeded> {
-        if self.call_started.elapsed() > self.call_budget {
-            Err(DeadlineExceeded(self.call_budget))
-        } else {
-            Ok(())
-        }
+    /// Runs blocking host I/O (a disk flush) without charging its time to the plugin's
+    /// CPU budget: the deadline bounds the plugin's own work, not the pole's disk.
+    fn uncharged<T>(&mut self, io: impl FnOnce(&Self) -> T) -> T {
+        let start = Instant::now();
+        let result = io(self);
+        self.budget.exclude(start.elapsed());
+        result
+    }
+
+    /// Called at each epoch tick during a call: `Err` once the call has used its budget,
+    /// otherwise the point at which it yields to let other plugins run.
+    pub fn on_epoch(&mut self) -> Result<YieldPoint, DeadlineExceeded> {
+        self.budget.on_epoch()
     }
 
     fn now_ms(&self) -> u64 {

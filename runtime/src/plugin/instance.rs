@@ -68,11 +68,11 @@ impl Instance {
         );
         let mut store = Store::new(pre.engine(), state);
         store.limiter(|s| s.limiter());
-        // Each epoch tick the callback checks the call's wall-clock budget: within it, the
+        // Each epoch tick the callback charges the slice that ran: within budget, the
         // plugin yields to the executor (so other plugins run); past it, the call traps.
-        store.epoch_deadline_callback(|ctx| {
-            ctx.data().check_deadline().map_err(wasmtime::Error::new)?;
-            Ok(UpdateDeadline::Yield(1))
+        store.epoch_deadline_callback(|mut ctx| {
+            let resume = ctx.data_mut().on_epoch().map_err(wasmtime::Error::new)?;
+            Ok(UpdateDeadline::YieldCustom(1, resume))
         });
         store.data_mut().start_call();
         store.set_epoch_deadline(1);
