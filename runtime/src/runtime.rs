@@ -179,7 +179,12 @@ impl Runtime {
     /// One turn of the main loop at the clock's current time.
     pub async fn step(&mut self) {
         let now = self.now();
-        let (readings, sensor_changes) = self.services.devices.sensors().poll(now);
+        // Sensor reads may block (an I2C light sensor takes 180 ms): off the async workers.
+        let devices = self.services.devices.clone();
+        let (readings, sensor_changes) =
+            tokio::task::spawn_blocking(move || devices.sensors().poll(now))
+                .await
+                .expect("sensor polling does not panic");
         reports::sensor_health(&self.services.uplink, &sensor_changes, now);
 
         let routed = self.bus.route(&readings, now);

@@ -84,7 +84,10 @@ mod tests {
         budget.exclude(Duration::from_millis(300));
         assert!(budget.on_epoch().is_ok(), "I/O time is not charged");
         std::thread::sleep(Duration::from_millis(250));
-        assert!(budget.on_epoch().is_err(), "250 ms of running exceeds 200 ms");
+        assert!(
+            budget.on_epoch().is_err(),
+            "250 ms of running exceeds 200 ms"
+        );
     }
 
     #[test]
