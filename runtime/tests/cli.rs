@@ -256,3 +256,51 @@ config = { heartbeat-every = 5 }
         .collect();
     assert_eq!(ticks, vec![5.0, 10.0, 15.0]);
 }
+
+#[test]
+fn sao_run_starts_the_example_pole_and_stops_cleanly_on_interrupt() {
+    use std::io::{BufRead, BufReader};
+    let example = workspace().join("runtime/pole.example.toml");
+    let dir = tempfile::tempdir().unwrap();
+    // The example with its state moved to a scratch directory.
+    let config = std::fs::read_to_string(&example)
+        .unwrap()
+        .replace(
+            "../target/sao-dev/run-data",
+            dir.path().join("data").to_str().unwrap(),
+        )
+        .replace(
+            "../target/sao-dev",
+            workspace().join("target/sao-dev").to_str().unwrap(),
+        );
+    std::fs::write(dir.path().join("pole.toml"), config).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sao"))
+        .args(["--log-format", "json", "run", "--config", "pole.toml"])
+        .current_dir(dir.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let started = lines
+        .by_ref()
+        .map(|l| l.unwrap())
+        .find(|l| l.contains("\"state\":\"running\""))
+        .expect("the dimming plugin reports running");
+    let line: serde_json::Value = serde_json::from_str(&started).unwrap();
+    assert_eq!(line["span"]["id"], "dimming");
+    assert_eq!(line["span"]["version"], "0.1.0");
+
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{rest:?}");
+    assert!(rest.iter().any(|l| l.contains("shutting down")), "{rest:?}");
+    assert!(
+        rest.iter().any(|l| l.contains("\\\"online\\\":false")),
+        "the offline status record is published: {rest:?}"
+    );
+}
