@@ -10,6 +10,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use sao_hardware::{SimClock, SystemClock, TimeSource};
+use tokio::signal::unix::{signal, SignalKind};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{Hardware, PoleConfig};
@@ -226,6 +227,10 @@ fn run_pole(path: &Path) -> anyhow::Result<()> {
     };
     let poll = std::time::Duration::from_millis(config.timing.poll_interval_ms.max(10));
     tokio_runtime()?.block_on(async {
+        // Listen before anything else: a SIGINT or SIGTERM (systemd's stop) that arrives
+        // during start-up or mid-step is kept until the loop sees it.
+        let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+        let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
         let mut runtime = Runtime::new(
             config,
             pole,
@@ -244,7 +249,8 @@ fn run_pole(path: &Path) -> anyhow::Result<()> {
                     }
                     runtime.step().await;
                 }
-                _ = tokio::signal::ctrl_c() => break,
+                _ = interrupt.recv() => break,
+                _ = terminate.recv() => break,
             }
         }
         tracing::info!("shutting down");
