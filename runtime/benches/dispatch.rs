@@ -24,11 +24,13 @@ use sao_plugin_dimming::{Config, Controller, EventState, Host, Lamp, LogLevel, S
 use sao_runtime::devices::{Devices, LightingPolicy};
 use sao_runtime::engine::{ComponentCache, EngineOptions, SaoEngine};
 use sao_runtime::host::sao::plugin as wit;
-use sao_runtime::host::{KvStore, PluginIdentity, PluginPre, PluginState, Services};
+use sao_runtime::host::{
+    KvStore, PluginIdentity, PluginPre, PluginState, Services, TelemetryQuota,
+};
 use sao_runtime::plugin::instance::{Call, Instance, InstanceLimits};
 use sao_runtime::plugin::package::{Package, MANIFEST_FILE};
 use sao_runtime::plugin::{prepare, signing, Capability, TrustStore};
-use sao_runtime::uplink::{Identity, MemorySink, Uplink};
+use sao_runtime::uplink::{Identity, Outbox, OutboxConfig, Uplink};
 
 const GRANTS: [Capability; 5] = [
     Capability::Log,
@@ -79,7 +81,6 @@ struct Fixture {
     _dir: tempfile::TempDir,
     clock: Arc<SimClock>,
     services: Arc<Services>,
-    sink: Arc<MemorySink>,
     package: Vec<u8>,
     trust: TrustStore,
 }
@@ -96,7 +97,6 @@ fn fixture() -> Fixture {
         ..SimConfig::default()
     };
     let pole = build_sim_pole(&sim, clock.clone()).unwrap();
-    let sink = Arc::new(MemorySink::default());
     let identity = Identity {
         site: "bench".into(),
         id: "pole-1".into(),
@@ -104,14 +104,16 @@ fn fixture() -> Fixture {
         longitude: 101.07,
         utc_offset_minutes: 420,
     };
+    let db = sled::open(dir.path().join("db")).unwrap();
+    let outbox = Outbox::open(&db, OutboxConfig::default(), clock.clone()).unwrap();
     let services = Arc::new(Services {
         devices: Arc::new(Devices::new(
             pole,
             clock.clone(),
             &LightingPolicy::default(),
         )),
-        uplink: Arc::new(Uplink::new(identity, sink.clone())),
-        kv: KvStore::new(sled::open(dir.path().join("db")).unwrap()),
+        uplink: Arc::new(Uplink::new(identity, Arc::new(outbox), None)),
+        kv: KvStore::new(db),
     });
     let key = signing::generate_key();
     let mut trust = TrustStore::default();
@@ -128,7 +130,6 @@ fn fixture() -> Fixture {
         _dir: dir,
         clock,
         services,
-        sink,
         package: package.to_bytes(),
         trust,
     }
@@ -236,9 +237,10 @@ fn start_dimming(rt: &Runtime, fx: &Fixture, pre: &PluginPre<PluginState>) -> In
     let limits = InstanceLimits {
         memory_bytes: 64 << 20,
         call_deadline: Duration::from_secs(5),
+        telemetry: Arc::new(TelemetryQuota::new(u32::MAX)),
     };
     rt.block_on(async {
-        let mut instance = Instance::start(pre, identity("dimming"), fx.services.clone(), limits)
+        let mut instance = Instance::start(pre, identity("dimming"), fx.services.clone(), &limits)
             .await
             .unwrap();
         instance
@@ -267,6 +269,7 @@ fn bench_dispatch(rt: &Runtime, fx: &Fixture, engine: &SaoEngine, cache: &Compon
         fx.services.clone(),
         64 << 20,
         Duration::from_secs(5),
+        Arc::new(TelemetryQuota::new(u32::MAX)),
     ));
     let mut native = Controller::new(Config::from_json("{}").unwrap(), &mut host).unwrap();
 
@@ -289,7 +292,7 @@ fn bench_dispatch(rt: &Runtime, fx: &Fixture, engine: &SaoEngine, cache: &Compon
                     wasm.call(&call).await.unwrap().unwrap();
                 }
             });
-            fx.sink.take();
+            fx.services.uplink.outbox().clear().unwrap();
             start.elapsed() / EVENTS
         });
         let native_time = median(7, || {
@@ -303,7 +306,7 @@ fn bench_dispatch(rt: &Runtime, fx: &Fixture, engine: &SaoEngine, cache: &Compon
                     native.on_reading("lux", 0.4, now, &mut host).unwrap();
                 }
             }
-            fx.sink.take();
+            fx.services.uplink.outbox().clear().unwrap();
             start.elapsed() / EVENTS
         });
         report(

@@ -20,7 +20,9 @@ use crate::plugin::package::{Package, MANIFEST_FILE};
 use crate::plugin::signing::{self, TrustStore};
 use crate::runtime::Runtime;
 use crate::sim::{ScenarioFile, SimOptions};
-use crate::uplink::LogSink;
+
+/// How long a stopping pole waits for the broker to take its offline status.
+const SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// sao — edge runtime for smart poles.
 #[derive(Debug, Parser)]
@@ -29,7 +31,8 @@ pub struct Cli {
     /// Log format.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
-    /// Log filter (tracing `EnvFilter` syntax), e.g. `info,sao_runtime=debug`.
+    /// Log filter (tracing `EnvFilter` syntax), e.g. `info,sao_runtime=debug`; the embedded
+    /// broker (`rumqttd`) is silent unless named.
     #[arg(long, global = true, env = "SAO_LOG", default_value = "info")]
     pub log: String,
     /// What to do.
@@ -72,6 +75,10 @@ pub enum Command {
         /// Print lamp and sensor state every N virtual minutes, and notable records.
         #[arg(long)]
         progress: Option<u64>,
+        /// Also publish over MQTT, as `sao run` does: to the scenario's `[uplink]` broker,
+        /// or to an embedded broker on 127.0.0.1:1883.
+        #[arg(long)]
+        publish: bool,
     },
     /// Create, package, sign and check plugins.
     Plugin {
@@ -161,7 +168,13 @@ fn one_line(e: &anyhow::Error) -> String {
 }
 
 fn init_logging(cli: &Cli) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_new(&cli.log).context("invalid --log filter")?;
+    // The embedded broker logs every client disconnect as an error: silent unless asked.
+    let directives = if cli.log.contains("rumqttd") {
+        cli.log.clone()
+    } else {
+        format!("{},rumqttd=off", cli.log)
+    };
+    let filter = EnvFilter::try_new(directives).context("invalid --log filter")?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
@@ -182,7 +195,18 @@ fn execute(command: Command) -> anyhow::Result<()> {
             data_dir,
             speed,
             progress,
-        } => simulate(&scenario, &out, data_dir, speed, progress),
+            publish,
+        } => simulate(
+            &scenario,
+            &out,
+            SimOptions {
+                data_dir,
+                speed,
+                progress_minutes: progress,
+                publish,
+                engine: EngineOptions::default(),
+            },
+        ),
         Command::Plugin { command } => plugin_command(command),
         Command::Keygen { out } => {
             let key = signing::generate_key();
@@ -231,14 +255,13 @@ fn run_pole(path: &Path) -> anyhow::Result<()> {
         // during start-up or mid-step is kept until the loop sees it.
         let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
         let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
-        let mut runtime = Runtime::new(
-            config,
-            pole,
-            clock,
-            Arc::new(LogSink),
-            EngineOptions::default(),
-        )?;
+        let uplink_config = config.uplink.clone();
+        let mut runtime =
+            Runtime::new(config, pole, clock.clone(), None, EngineOptions::default())?;
         runtime.install_configured().await;
+        // After installing, so the first birth already lists the plugins.
+        let link =
+            crate::uplink::connect(&uplink_config, runtime.services().uplink.clone(), clock)?;
         let mut interval = tokio::time::interval(poll);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -254,17 +277,13 @@ fn run_pole(path: &Path) -> anyhow::Result<()> {
             }
         }
         tracing::info!("shutting down");
-        runtime.shutdown()
+        runtime.shutdown()?;
+        link.shutdown(SHUTDOWN_TIMEOUT).await;
+        Ok(())
     })
 }
 
-fn simulate(
-    scenario: &Path,
-    out: &Path,
-    data_dir: Option<PathBuf>,
-    speed: Option<f64>,
-    progress: Option<u64>,
-) -> anyhow::Result<()> {
+fn simulate(scenario: &Path, out: &Path, options: SimOptions) -> anyhow::Result<()> {
     let file = ScenarioFile::load(scenario)?;
     let writer: Box<dyn Write + Send> = if out == Path::new("-") {
         Box::new(std::io::stdout())
@@ -276,12 +295,6 @@ fn simulate(
             std::fs::File::create(out)
                 .with_context(|| format!("cannot create {}", out.display()))?,
         ))
-    };
-    let options = SimOptions {
-        data_dir,
-        speed,
-        progress_minutes: progress,
-        engine: EngineOptions::default(),
     };
     let summary = tokio_runtime()?.block_on(crate::sim::run(file, writer, &options))?;
     eprintln!(

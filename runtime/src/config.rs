@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::devices::LightingPolicy;
 use crate::plugin::{Capability, RestartPolicy};
-use crate::uplink::Identity;
+use crate::uplink::{Identity, UplinkConfig};
 
 /// A parsed `pole.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -34,6 +34,9 @@ pub struct PoleConfig {
     /// The hardware backend.
     #[serde(default)]
     pub hardware: Hardware,
+    /// The MQTT uplink and its outbox.
+    #[serde(default)]
+    pub uplink: UplinkConfig,
     /// Plugins to install at start.
     #[serde(default)]
     pub plugins: Vec<PluginSpec>,
@@ -144,6 +147,15 @@ pub struct PluginSpec {
     /// Its config (validated against the package's schema).
     #[serde(default = "empty_object")]
     pub config: serde_json::Value,
+    /// Upstream records it may send per minute; more are refused and reported.
+    #[serde(default = "PluginSpec::default_telemetry_per_minute")]
+    pub telemetry_per_minute: u32,
+}
+
+impl PluginSpec {
+    fn default_telemetry_per_minute() -> u32 {
+        120
+    }
 }
 
 fn empty_object() -> serde_json::Value {
@@ -158,7 +170,16 @@ impl PoleConfig {
         let mut config: Self =
             toml::from_str(&text).with_context(|| format!("{} is invalid", path.display()))?;
         config.resolve_paths(path.parent().unwrap_or(Path::new(".")));
+        config
+            .validate()
+            .map_err(|e| anyhow::anyhow!("{} is invalid: {e}", path.display()))?;
         Ok(config)
+    }
+
+    /// Checks what serde cannot: identity, uplink settings.
+    pub fn validate(&self) -> Result<(), String> {
+        self.pole.validate()?;
+        self.uplink.validate()
     }
 
     /// Makes relative paths relative to `base`.
@@ -168,6 +189,7 @@ impl PoleConfig {
                 *p = base.join(&*p);
             }
         };
+        self.uplink.resolve_paths(base);
         fix(&mut self.storage.data_dir);
         fix(&mut self.trust.keys_dir);
         for plugin in &mut self.plugins {

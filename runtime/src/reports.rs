@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::devices::lamps::FailsafeChange;
 use crate::devices::sensors::SensorHealthChange;
-use crate::uplink::{Event, EventState, Severity, Source, Uplink};
+use crate::uplink::{Event, EventState, Metric, Severity, Source, Uplink};
 
 /// Reports lamps entering or leaving the fail-safe level.
 pub fn failsafe(uplink: &Uplink, changes: &[FailsafeChange], safe_level: f32, now_ms: u64) {
@@ -82,4 +82,49 @@ pub fn plugin_state(
         },
         now_ms,
     );
+}
+
+/// Reports a plugin exceeding its upstream quota (once per minute it happens in).
+pub fn plugin_throttled(uplink: &Uplink, plugin: &str, per_minute: u32, now_ms: u64) {
+    uplink.event(
+        &Source::host(),
+        &Event {
+            kind: "plugin-throttled",
+            state: EventState::Info,
+            severity: Severity::Warning,
+            message: &format!(
+                "plugin `{plugin}` sent more than {per_minute} records this minute; the rest of the minute's records are refused"
+            ),
+            details: json!({ "plugin": plugin, "per-minute": per_minute }),
+        },
+        now_ms,
+    );
+}
+
+/// Publishes the outbox's state: what waits, and what was lost to the disk cap or TTL.
+pub fn outbox(uplink: &Uplink, now_ms: u64) {
+    let stats = uplink.outbox().stats();
+    let count = |name: &str, value: u64| Metric {
+        name: name.into(),
+        value: value as f64,
+        unit: "1".into(),
+    };
+    let [alarms, events, telemetry] = stats.pending;
+    let c = stats.counters;
+    let mut metrics = vec![
+        count("pending-alarms", alarms.records),
+        count("pending-events", events.records),
+        count("pending-telemetry", telemetry.records),
+        Metric {
+            name: "queued-bytes".into(),
+            value: stats.pending_bytes() as f64,
+            unit: "By".into(),
+        },
+        count("evicted-events", c.evicted[1]),
+        count("evicted-telemetry", c.evicted[2]),
+    ];
+    for (class, name) in ["alarms", "events", "telemetry"].iter().enumerate() {
+        metrics.push(count(&format!("expired-{name}"), c.expired[class]));
+    }
+    uplink.telemetry(&Source::host(), "outbox", &metrics, now_ms);
 }

@@ -11,14 +11,15 @@ use serde_json::{json, Value};
 use sao_hardware::{Pole, TimeSource};
 
 use crate::bus::Bus;
+use crate::config::PluginSpec;
 use crate::config::PoleConfig;
 use crate::devices::Devices;
 use crate::engine::{CacheOutcome, ComponentCache, EngineOptions, SaoEngine};
 use crate::host::{KvStore, Services};
 use crate::plugin::supervisor::SupervisorParts;
-use crate::plugin::{self, Capability, Supervisor, TrustStore};
+use crate::plugin::{self, Supervisor, TrustStore};
 use crate::reports;
-use crate::uplink::{Metric, RecordSink, Source, Uplink};
+use crate::uplink::{Metric, Outbox, RecordSink, Source, Uplink};
 
 /// A plugin that could not be installed, kept for status reports.
 #[derive(Debug, Clone)]
@@ -50,7 +51,7 @@ impl Runtime {
         config: PoleConfig,
         pole: Pole,
         clock: Arc<dyn TimeSource>,
-        sink: Arc<dyn RecordSink>,
+        tap: Option<Arc<dyn RecordSink>>,
         engine_options: EngineOptions,
     ) -> anyhow::Result<Self> {
         let data_dir = &config.storage.data_dir;
@@ -64,8 +65,10 @@ impl Runtime {
         }
         let engine = SaoEngine::new(engine_options)?;
         let cache = ComponentCache::new(&data_dir.join("compiled"), engine.engine());
+        let outbox = Outbox::open(&db, config.uplink.outbox, clock.clone())
+            .context("cannot open the uplink outbox")?;
         let devices = Arc::new(Devices::new(pole, clock, &config.lighting));
-        let uplink = Arc::new(Uplink::new(config.pole.clone(), sink));
+        let uplink = Arc::new(Uplink::new(config.pole.clone(), Arc::new(outbox), tap));
         let services = Arc::new(Services {
             devices,
             uplink,
@@ -93,21 +96,17 @@ impl Runtime {
     /// recorded; the other plugins still run.
     pub async fn install_configured(&mut self) {
         for spec in self.config.plugins.clone() {
-            if let Err(reason) = self.install(&spec.package, &spec.grants, spec.config).await {
+            if let Err(reason) = self.install(&spec).await {
                 tracing::error!(package = %spec.package.display(), "{reason}");
             }
         }
         self.publish_status(true);
     }
 
-    /// Installs one package with `grants` and starts it with `config`.
-    pub async fn install(
-        &mut self,
-        package: &std::path::Path,
-        grants: &[Capability],
-        config: Value,
-    ) -> Result<CacheOutcome, String> {
+    /// Installs one package with its grants and starts it with its config.
+    pub async fn install(&mut self, spec: &PluginSpec) -> Result<CacheOutcome, String> {
         let now = self.now();
+        let package = &spec.package;
         let result = std::fs::read(package)
             .map_err(|e| format!("cannot read package {}: {e}", package.display()))
             .and_then(|bytes| {
@@ -116,7 +115,7 @@ impl Runtime {
                     &self.cache,
                     &self.trust,
                     &bytes,
-                    grants,
+                    &spec.grants,
                 )
                 .map_err(|e| e.to_string())
             })
@@ -170,8 +169,9 @@ impl Runtime {
             policy: self.config.restart,
             validator: prepared.validator,
             configs,
+            telemetry_per_minute: spec.telemetry_per_minute,
         });
-        supervisor.start(config, now).await;
+        supervisor.start(spec.config.clone(), now).await;
         self.plugins.push(supervisor);
         Ok(outcome)
     }
@@ -207,7 +207,13 @@ impl Runtime {
 
         if now >= self.next_health_ms {
             self.publish_lamp_health(now);
+            reports::outbox(&self.services.uplink, now);
             self.next_health_ms = now + self.config.timing.health_interval_s * 1000;
+        }
+        // Everything this step queued (the plugins' records included) is accepted once
+        // it is on disk: one flush per step, not one per record.
+        if let Err(e) = self.services.uplink.outbox().commit() {
+            tracing::error!("outbox: {e}");
         }
     }
 
@@ -285,7 +291,8 @@ impl Runtime {
             .status(online, self.plugin_status(), self.now());
     }
 
-    /// Flushes storage (call before exit).
+    /// Marks the pole offline and flushes storage (call before exit; stop the MQTT link
+    /// afterwards so the offline status goes out).
     pub fn shutdown(&self) -> anyhow::Result<()> {
         self.publish_status(false);
         self.db.flush().context("flushing the database")?;

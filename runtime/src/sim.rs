@@ -19,6 +19,9 @@ use crate::engine::EngineOptions;
 use crate::runtime::Runtime;
 use crate::uplink::{JsonLinesSink, RecordSink, UplinkRecord};
 
+/// How long a publishing simulation waits at the end for its records to reach the broker.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A scenario file: a pole config plus a `[scenario]` table.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -121,6 +124,8 @@ pub struct SimOptions {
     pub speed: Option<f64>,
     /// Print a human-readable progress line every this many virtual minutes.
     pub progress_minutes: Option<u64>,
+    /// Publish over MQTT too (otherwise the JSON lines are the only destination).
+    pub publish: bool,
     /// Engine options.
     pub engine: EngineOptions,
 }
@@ -291,14 +296,27 @@ pub async fn run(
         count: Mutex::new(0),
         echo: options.progress_minutes.map(|_| *start.offset()),
     });
+    let uplink_config = pole_config.uplink.clone();
     let mut runtime = Runtime::new(
         pole_config,
         pole,
         clock.clone() as Arc<dyn TimeSource>,
-        sink.clone(),
+        Some(sink.clone()),
         options.engine,
     )?;
+    let outbox = runtime.services().uplink.outbox().clone();
     runtime.install_configured().await;
+    let link = if options.publish {
+        Some(crate::uplink::connect(
+            &uplink_config,
+            runtime.services().uplink.clone(),
+            clock.clone(),
+        )?)
+    } else {
+        // The JSON lines are where records go; nothing waits for a broker.
+        outbox.clear()?;
+        None
+    };
 
     let mut changes: Vec<(u64, ConfigChange)> = file
         .scenario
@@ -321,6 +339,9 @@ pub async fn run(
             }
         }
         runtime.step().await;
+        if link.is_none() {
+            outbox.clear()?;
+        }
         steps += 1;
         if let Some(minutes) = options.progress_minutes {
             if now >= next_progress {
@@ -336,7 +357,18 @@ pub async fn run(
         }
         now += step_ms;
     }
-    runtime.shutdown()?;
+    if let Some(link) = link {
+        if !link.drain(DRAIN_TIMEOUT).await {
+            tracing::warn!(
+                queued = outbox.stats().pending_records(),
+                "not every record reached the broker; the rest wait in the outbox"
+            );
+        }
+        runtime.shutdown()?;
+        link.shutdown(DRAIN_TIMEOUT).await;
+    } else {
+        runtime.shutdown()?;
+    }
     let records = *sink.count.lock().expect("count lock");
     Ok(SimSummary {
         records,

@@ -25,7 +25,7 @@ use crate::uplink::{Source, Uplink};
 
 use budget::{CpuBudget, YieldPoint};
 pub use kv::KvStore;
-pub use telemetry::RateLimit;
+pub use telemetry::TelemetryQuota;
 
 wasmtime::component::bindgen!({
     path: "../wit",
@@ -124,7 +124,7 @@ pub struct PluginState {
     table: ResourceTable,
     memory: MemoryCap,
     budget: CpuBudget,
-    rate: RateLimit,
+    telemetry: Arc<TelemetryQuota>,
 }
 
 impl PluginState {
@@ -134,6 +134,7 @@ impl PluginState {
         services: Arc<Services>,
         memory_cap: usize,
         call_budget: Duration,
+        telemetry: Arc<TelemetryQuota>,
     ) -> Self {
         Self {
             identity,
@@ -143,7 +144,7 @@ impl PluginState {
             table: ResourceTable::new(),
             memory: MemoryCap { cap: memory_cap },
             budget: CpuBudget::new(call_budget),
-            rate: RateLimit::default(),
+            telemetry,
         }
     }
 

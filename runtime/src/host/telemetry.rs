@@ -1,48 +1,72 @@
 //! `sao:plugin/telemetry`: validated, rate-limited records upstream, stamped by the
 //! uplink with time, sequence and catalogue metadata.
 
+use std::sync::Mutex;
+
 use serde_json::Value;
 
 use super::sao::plugin::telemetry::{Error, EventState, Host, Metric, Severity};
 use super::PluginState;
 use crate::plugin::manifest::is_name;
-use crate::uplink;
+use crate::{reports, uplink};
 
 /// Largest `details` document of an event, in bytes.
 const MAX_DETAILS_BYTES: usize = 16 * 1024;
 /// Most metrics in one record.
 const MAX_METRICS: usize = 64;
+/// Longest unit string.
+const MAX_UNIT_BYTES: usize = 32;
+/// Longest event message.
+const MAX_MESSAGE_BYTES: usize = 1024;
 
-/// A per-plugin budget of records per minute of pole time.
-#[derive(Debug, Clone)]
-pub struct RateLimit {
-    window_start_ms: u64,
-    used: u32,
+/// A plugin's budget of records per minute of pole time. It belongs to the plugin, not
+/// to one instance, so restarting does not refill it.
+#[derive(Debug)]
+pub struct TelemetryQuota {
     per_minute: u32,
+    window: Mutex<QuotaWindow>,
 }
 
-impl Default for RateLimit {
-    fn default() -> Self {
+#[derive(Debug, Default)]
+struct QuotaWindow {
+    start_ms: u64,
+    used: u32,
+    refused_in_window: u64,
+    refused_total: u64,
+}
+
+impl TelemetryQuota {
+    /// A budget of `per_minute` records.
+    pub fn new(per_minute: u32) -> Self {
         Self {
-            window_start_ms: 0,
-            used: 0,
-            per_minute: 120,
+            per_minute,
+            window: Mutex::new(QuotaWindow::default()),
         }
     }
-}
 
-impl RateLimit {
-    /// Takes one record from the budget at `now_ms`.
-    pub fn take(&mut self, now_ms: u64) -> Result<(), Error> {
-        if now_ms.saturating_sub(self.window_start_ms) >= 60_000 {
-            self.window_start_ms = now_ms;
-            self.used = 0;
+    /// Records refused so far.
+    pub fn refused(&self) -> u64 {
+        self.window.lock().expect("quota lock").refused_total
+    }
+
+    /// Takes one record from the budget at `now_ms`. `Err(true)` is the first refusal of
+    /// the minute (worth reporting), `Err(false)` a further one.
+    fn take(&self, now_ms: u64) -> Result<(), bool> {
+        let mut w = self.window.lock().expect("quota lock");
+        if now_ms.saturating_sub(w.start_ms) >= 60_000 {
+            *w = QuotaWindow {
+                start_ms: now_ms,
+                refused_total: w.refused_total,
+                ..QuotaWindow::default()
+            };
         }
-        if self.used >= self.per_minute {
-            return Err(Error::RateLimited);
+        if w.used < self.per_minute {
+            w.used += 1;
+            return Ok(());
         }
-        self.used += 1;
-        Ok(())
+        w.refused_in_window += 1;
+        w.refused_total += 1;
+        Err(w.refused_in_window == 1)
     }
 }
 
@@ -53,6 +77,28 @@ fn check_name(what: &str, name: &str) -> Result<(), Error> {
         Err(Error::InvalidName(format!(
             "{what} `{name}` must be 1-64 characters of a-z, 0-9 and '-'"
         )))
+    }
+}
+
+impl PluginState {
+    /// Charges one record to the plugin's quota; the first refusal of a minute is
+    /// reported upstream, so a flooding plugin is visible without flooding the uplink.
+    fn take_quota(&self) -> Result<u64, Error> {
+        let now = self.now_ms();
+        match self.telemetry.take(now) {
+            Ok(()) => Ok(now),
+            Err(first) => {
+                if first {
+                    reports::plugin_throttled(
+                        &self.services.uplink,
+                        &self.identity.id,
+                        self.telemetry.per_minute,
+                        now,
+                    );
+                }
+                Err(Error::RateLimited)
+            }
+        }
     }
 }
 
@@ -67,6 +113,12 @@ impl Host for PluginState {
         let mut converted = Vec::with_capacity(metrics.len());
         for m in metrics {
             check_name("metric", &m.name)?;
+            if m.unit.is_empty() || m.unit.len() > MAX_UNIT_BYTES {
+                return Err(Error::InvalidRecord(format!(
+                    "unit of `{}` must be 1-{MAX_UNIT_BYTES} bytes (\"1\" for a plain number)",
+                    m.name
+                )));
+            }
             if !m.value.is_finite() {
                 return Err(Error::InvalidRecord(format!(
                     "metric `{}` is not a finite number",
@@ -79,8 +131,7 @@ impl Host for PluginState {
                 unit: m.unit,
             });
         }
-        let now = self.now_ms();
-        self.rate.take(now)?;
+        let now = self.take_quota()?;
         self.services
             .uplink
             .telemetry(&self.identity.source(), &stream, &converted, now);
@@ -96,6 +147,11 @@ impl Host for PluginState {
         details: String,
     ) -> Result<(), Error> {
         check_name("event kind", &kind)?;
+        if message.len() > MAX_MESSAGE_BYTES {
+            return Err(Error::InvalidRecord(format!(
+                "message longer than {MAX_MESSAGE_BYTES} bytes"
+            )));
+        }
         if details.len() > MAX_DETAILS_BYTES {
             return Err(Error::InvalidRecord(format!(
                 "details larger than {MAX_DETAILS_BYTES} bytes"
@@ -110,8 +166,7 @@ impl Host for PluginState {
                 Err(e) => return Err(Error::InvalidRecord(format!("details are not JSON: {e}"))),
             }
         };
-        let now = self.now_ms();
-        self.rate.take(now)?;
+        let now = self.take_quota()?;
         self.services.uplink.event(
             &self.identity.source(),
             &uplink::Event {

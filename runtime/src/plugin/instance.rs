@@ -7,7 +7,7 @@ use std::time::Duration;
 use wasmtime::{Store, UpdateDeadline};
 
 use crate::devices::Reading;
-use crate::host::{PluginIdentity, PluginPre, PluginState, Services, WitReading};
+use crate::host::{PluginIdentity, PluginPre, PluginState, Services, TelemetryQuota, WitReading};
 
 /// A handler call.
 #[derive(Debug, Clone)]
@@ -44,12 +44,14 @@ pub struct Instance {
 }
 
 /// Sandbox limits of an instance.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct InstanceLimits {
     /// Linear-memory cap in bytes.
     pub memory_bytes: usize,
     /// CPU budget per handler call.
     pub call_deadline: Duration,
+    /// Upstream records per minute, shared by the plugin's successive instances.
+    pub telemetry: Arc<TelemetryQuota>,
 }
 
 impl Instance {
@@ -58,13 +60,14 @@ impl Instance {
         pre: &PluginPre<PluginState>,
         identity: PluginIdentity,
         services: Arc<Services>,
-        limits: InstanceLimits,
+        limits: &InstanceLimits,
     ) -> wasmtime::Result<Self> {
         let state = PluginState::new(
             identity,
             services,
             limits.memory_bytes,
             limits.call_deadline,
+            limits.telemetry.clone(),
         );
         let mut store = Store::new(pre.engine(), state);
         store.limiter(|s| s.limiter());

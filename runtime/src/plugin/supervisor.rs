@@ -16,6 +16,7 @@ use super::instance::{Call, Instance, InstanceLimits};
 use super::manifest::Manifest;
 use crate::host::{
     DeadlineExceeded, MemoryCapExceeded, PluginIdentity, PluginPre, PluginState, Services,
+    TelemetryQuota,
 };
 use crate::reports;
 use crate::uplink::Severity;
@@ -74,7 +75,11 @@ impl Default for RestartPolicy {
 
 /// Where a plugin is in its lifecycle.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "state", rename_all = "kebab-case")]
+#[serde(
+    tag = "state",
+    rename_all = "kebab-case",
+    rename_all_fields = "kebab-case"
+)]
 pub enum PluginHealth {
     /// Instantiated and receiving events.
     Running,
@@ -123,6 +128,8 @@ pub struct PluginStats {
     pub restarts: u64,
     /// Events not delivered because the plugin was not running.
     pub dropped: u64,
+    /// Upstream records refused because the plugin exceeded its per-minute quota.
+    pub throttled: u64,
     /// The last error or trap message.
     pub last_error: Option<String>,
 }
@@ -158,6 +165,8 @@ pub struct SupervisorParts {
     pub validator: jsonschema::Validator,
     /// Where the last good config of each plugin is persisted.
     pub configs: sled::Tree,
+    /// Upstream records the plugin may send per minute.
+    pub telemetry_per_minute: u32,
 }
 
 /// Formats every schema violation of `config` as one line.
@@ -207,6 +216,7 @@ impl Supervisor {
         let limits = InstanceLimits {
             memory_bytes: m.limits.memory_mib as usize * 1024 * 1024,
             call_deadline: Duration::from_millis(m.limits.call_deadline_ms.into()),
+            telemetry: Arc::new(TelemetryQuota::new(parts.telemetry_per_minute)),
         };
         Self {
             identity,
@@ -243,8 +253,11 @@ impl Supervisor {
     }
 
     /// Counters.
-    pub fn stats(&self) -> &PluginStats {
-        &self.stats
+    pub fn stats(&self) -> PluginStats {
+        PluginStats {
+            throttled: self.limits.telemetry.refused(),
+            ..self.stats.clone()
+        }
     }
 
     /// The config in force (last good).
@@ -258,7 +271,7 @@ impl Supervisor {
             "id": self.identity.id,
             "version": self.identity.version,
             "health": self.health,
-            "stats": self.stats,
+            "stats": self.stats(),
         })
     }
 
@@ -346,7 +359,7 @@ impl Supervisor {
             &self.pre,
             self.identity.clone(),
             self.services.clone(),
-            self.limits,
+            &self.limits,
         )
         .instrument(self.span())
         .await;

@@ -1,19 +1,28 @@
-//! Upstream records: topic layout, the metadata every record carries, per-stream sequence
-//! numbers, and the sinks records are handed to.
+//! Upstream records: topic layout, the metadata every record carries, and their way out.
 //!
-//! Topics follow `sao/v1/{site}/{pole}/…` (see ARCHITECTURE.md). This module builds
-//! records; a [`RecordSink`] delivers them (JSON lines for `sao sim`, the log for a pole
-//! without an uplink).
+//! Topics follow `sao/v1/{site}/{pole}/…` (documented for integrators, with JSON Schemas,
+//! in `runtime/schemas/`). [`Uplink`] builds records and writes them to the durable
+//! [`Outbox`], which numbers them per stream; [`mqtt`] forwards the outbox to the broker
+//! ([`broker`] embeds one when none is configured). A [`RecordSink`] may watch every record
+//! as it is queued (`sao sim` writes them as JSON lines).
 
+pub mod broker;
+mod config;
+pub mod mqtt;
+pub mod outbox;
 mod sink;
 
-pub use sink::{JsonLinesSink, LogSink, MemorySink, RecordSink};
+pub use config::{Endpoint, UplinkConfig};
+pub use outbox::{Class, Outbox, OutboxConfig, OutboxStats};
+pub use sink::{JsonLinesSink, RecordSink};
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
+use tokio::sync::watch;
+
+use outbox::NewRecord;
 
 /// Where a pole is and what it is called; stamped on every record.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -40,6 +49,29 @@ impl Identity {
     /// Topic prefix `sao/v1/{site}/{pole}`.
     pub fn topic_prefix(&self) -> String {
         format!("sao/v1/{}/{}", self.site, self.id)
+    }
+
+    /// Checks the ids can be topic segments and the location is on Earth.
+    pub fn validate(&self) -> Result<(), String> {
+        for (what, value) in [("pole.site", &self.site), ("pole.id", &self.id)] {
+            let ok = !value.is_empty()
+                && value.len() <= 64
+                && !value
+                    .chars()
+                    .any(|c| matches!(c, '/' | '+' | '#') || c.is_whitespace() || c.is_control());
+            if !ok {
+                return Err(format!(
+                    "{what} `{value}` must be 1-64 characters without '/', '+', '#' or spaces (it is an MQTT topic segment)"
+                ));
+            }
+        }
+        if !(-90.0..=90.0).contains(&self.latitude) || !(-180.0..=180.0).contains(&self.longitude) {
+            return Err(format!(
+                "pole location {}, {} is not a WGS84 latitude, longitude",
+                self.latitude, self.longitude
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -131,20 +163,70 @@ pub struct Event<'a> {
     pub details: Value,
 }
 
-/// Builds and hands off upstream records.
+/// Connects the pole's uplink: to the configured broker, or to an embedded broker
+/// started here when none is configured.
+pub fn connect(
+    config: &UplinkConfig,
+    uplink: Arc<Uplink>,
+    clock: Arc<dyn sao_hardware::TimeSource>,
+) -> anyhow::Result<mqtt::Link> {
+    if config.broker.is_none() {
+        broker::start(config.embedded_listen)?;
+    }
+    mqtt::start(config, uplink, clock)
+}
+
+/// What the retained status topic currently says: whether the pole is up and what it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusDoc {
+    /// The pole is running (false once it shuts down).
+    pub online: bool,
+    /// Installed and refused plugins with their versions and health.
+    pub plugins: Value,
+    /// Pole time of the change.
+    pub ts: u64,
+}
+
+/// Why a pole is offline, as its status says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfflineReason {
+    /// It stopped cleanly.
+    Shutdown,
+    /// The broker lost the connection (this is the Last Will).
+    ConnectionLost,
+}
+
+impl OfflineReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            OfflineReason::Shutdown => "shutdown",
+            OfflineReason::ConnectionLost => "connection-lost",
+        }
+    }
+}
+
+/// Builds upstream records and queues them in the outbox.
 pub struct Uplink {
     identity: Identity,
-    sink: Arc<dyn RecordSink>,
-    seqs: Mutex<HashMap<String, u64>>,
+    outbox: Arc<Outbox>,
+    tap: Option<Arc<dyn RecordSink>>,
+    status: watch::Sender<StatusDoc>,
 }
 
 impl Uplink {
-    /// An uplink for `identity` delivering to `sink`.
-    pub fn new(identity: Identity, sink: Arc<dyn RecordSink>) -> Self {
+    /// An uplink for `identity` queuing into `outbox`; `tap` (if any) sees every record.
+    pub fn new(identity: Identity, outbox: Arc<Outbox>, tap: Option<Arc<dyn RecordSink>>) -> Self {
+        // Online from the start: the runtime exists; the plugin list follows once installed.
+        let (status, _) = watch::channel(StatusDoc {
+            online: true,
+            plugins: Value::Array(Vec::new()),
+            ts: 0,
+        });
         Self {
             identity,
-            sink,
-            seqs: Mutex::new(HashMap::new()),
+            outbox,
+            tap,
+            status,
         }
     }
 
@@ -153,18 +235,21 @@ impl Uplink {
         &self.identity
     }
 
-    fn next_seq(&self, topic: &str) -> u64 {
-        let mut seqs = self.seqs.lock().expect("seq lock");
-        let seq = seqs.entry(topic.to_string()).or_insert(0);
-        *seq += 1;
-        *seq
+    /// The durable outbox records wait in.
+    pub fn outbox(&self) -> &Arc<Outbox> {
+        &self.outbox
     }
 
-    fn envelope(&self, topic: &str, source: &Source, ts: u64) -> serde_json::Map<String, Value> {
+    /// Follows the status document (the MQTT link publishes each change).
+    pub fn watch_status(&self) -> watch::Receiver<StatusDoc> {
+        self.status.subscribe()
+    }
+
+    /// The envelope every record carries (its `seq` is added by the outbox).
+    fn envelope(&self, source: &Source, ts: u64) -> Map<String, Value> {
         let id = &self.identity;
         let value = json!({
             "ts": ts,
-            "seq": self.next_seq(topic),
             "site": id.site,
             "pole": id.id,
             "location": { "lat": id.latitude, "lon": id.longitude },
@@ -178,29 +263,46 @@ impl Uplink {
         }
     }
 
-    /// Publishes telemetry on `…/tele/{plugin}/{stream}`.
+    fn queue(&self, topic: String, class: Class, payload: Map<String, Value>) {
+        let record = NewRecord {
+            topic: topic.clone(),
+            class,
+            retain: false,
+            payload,
+        };
+        match self.outbox.enqueue(record) {
+            Ok(queued) => {
+                if let Some(tap) = &self.tap {
+                    tap.publish(&UplinkRecord {
+                        topic,
+                        qos: 1,
+                        retain: false,
+                        payload: queued.payload,
+                    });
+                }
+            }
+            Err(e) => tracing::error!(%topic, "record not queued: {e}"),
+        }
+    }
+
+    /// Queues telemetry for `…/tele/{plugin}/{stream}`.
     pub fn telemetry(&self, source: &Source, stream: &str, metrics: &[Metric], ts: u64) {
         let topic = format!(
             "{}/tele/{}/{stream}",
             self.identity.topic_prefix(),
             source.plugin
         );
-        let mut payload = self.envelope(&topic, source, ts);
+        let mut payload = self.envelope(source, ts);
         payload.insert("stream".into(), json!(stream));
-        let metrics: serde_json::Map<String, Value> = metrics
+        let metrics: Map<String, Value> = metrics
             .iter()
             .map(|m| (m.name.clone(), json!({ "value": m.value, "unit": m.unit })))
             .collect();
         payload.insert("metrics".into(), Value::Object(metrics));
-        self.sink.publish(&UplinkRecord {
-            topic,
-            qos: 0,
-            retain: false,
-            payload: Value::Object(payload),
-        });
+        self.queue(topic, Class::Telemetry, payload);
     }
 
-    /// Publishes an event on `…/evt/{plugin}/{kind}`.
+    /// Queues an event for `…/evt/{plugin}/{kind}`. Critical events are alarms.
     pub fn event(&self, source: &Source, event: &Event<'_>, ts: u64) {
         let topic = format!(
             "{}/evt/{}/{}",
@@ -208,32 +310,59 @@ impl Uplink {
             source.plugin,
             event.kind
         );
-        let mut payload = self.envelope(&topic, source, ts);
+        let mut payload = self.envelope(source, ts);
         payload.insert("kind".into(), json!(event.kind));
         payload.insert("state".into(), json!(event.state));
         payload.insert("severity".into(), json!(event.severity));
         payload.insert("message".into(), json!(event.message));
         payload.insert("details".into(), event.details.clone());
-        self.sink.publish(&UplinkRecord {
-            topic,
-            qos: 1,
-            retain: false,
-            payload: Value::Object(payload),
-        });
+        let class = match event.severity {
+            Severity::Critical => Class::Alarm,
+            _ => Class::Event,
+        };
+        self.queue(topic, class, payload);
     }
 
-    /// Publishes the retained birth/death record on `…/status`.
-    pub fn status(&self, online: bool, plugins: Value, ts: u64) {
-        let topic = format!("{}/status", self.identity.topic_prefix());
-        let mut payload = self.envelope(&topic, &Source::host(), ts);
-        payload.insert("online".into(), json!(online));
+    /// The status topic, `…/status`.
+    pub fn status_topic(&self) -> String {
+        format!("{}/status", self.identity.topic_prefix())
+    }
+
+    /// The status payload of MQTT session `session`: a birth, or with a reason, a death.
+    pub fn status_payload(
+        &self,
+        doc: &StatusDoc,
+        offline: Option<OfflineReason>,
+        session: u64,
+    ) -> Value {
+        let mut payload = self.envelope(&Source::host(), doc.ts);
+        payload.insert("seq".into(), json!(session));
+        payload.insert("online".into(), json!(offline.is_none()));
         payload.insert("version".into(), json!(crate::VERSION));
-        payload.insert("plugins".into(), plugins);
-        self.sink.publish(&UplinkRecord {
-            topic,
-            qos: 1,
-            retain: true,
-            payload: Value::Object(payload),
-        });
+        payload.insert("plugins".into(), doc.plugins.clone());
+        if let Some(reason) = offline {
+            payload.insert("reason".into(), json!(reason.as_str()));
+        }
+        Value::Object(payload)
+    }
+
+    /// Sets the retained status: the MQTT link publishes it (and re-publishes it at every
+    /// reconnection); the tap sees it at once.
+    pub fn status(&self, online: bool, plugins: Value, ts: u64) {
+        let doc = StatusDoc {
+            online,
+            plugins,
+            ts,
+        };
+        if let Some(tap) = &self.tap {
+            let reason = (!online).then_some(OfflineReason::Shutdown);
+            tap.publish(&UplinkRecord {
+                topic: self.status_topic(),
+                qos: 1,
+                retain: true,
+                payload: self.status_payload(&doc, reason, self.outbox.stats().counters.sessions),
+            });
+        }
+        self.status.send_replace(doc);
     }
 }

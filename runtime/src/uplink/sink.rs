@@ -1,13 +1,13 @@
-//! Destinations for upstream records.
+//! Observers of upstream records: the JSON-lines file `sao sim` writes.
 
 use std::io::Write;
 use std::sync::Mutex;
 
 use super::UplinkRecord;
 
-/// Receives every upstream record the pole produces.
+/// Sees every upstream record the pole produces, as it is queued.
 pub trait RecordSink: Send + Sync {
-    /// Delivers one record. Must not block for long: it is called from host functions.
+    /// Takes one record. Must not block for long: it is called from host functions.
     fn publish(&self, record: &UplinkRecord);
 }
 
@@ -32,33 +32,5 @@ impl RecordSink for JsonLinesSink {
         if let Err(e) = writeln!(out, "{line}").and_then(|_| out.flush()) {
             tracing::error!("cannot write uplink record: {e}");
         }
-    }
-}
-
-/// Logs each record (a pole with no uplink configured).
-pub struct LogSink;
-
-impl RecordSink for LogSink {
-    fn publish(&self, record: &UplinkRecord) {
-        tracing::info!(topic = %record.topic, payload = %record.payload, "uplink");
-    }
-}
-
-/// Keeps records in memory (benchmarks and tests of the host itself).
-#[derive(Default)]
-pub struct MemorySink {
-    records: Mutex<Vec<UplinkRecord>>,
-}
-
-impl MemorySink {
-    /// Takes the records collected so far.
-    pub fn take(&self) -> Vec<UplinkRecord> {
-        std::mem::take(&mut *self.records.lock().expect("sink lock"))
-    }
-}
-
-impl RecordSink for MemorySink {
-    fn publish(&self, record: &UplinkRecord) {
-        self.records.lock().expect("sink lock").push(record.clone());
     }
 }
