@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod mqtt;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -143,7 +145,14 @@ pub fn pole_header(start: &str, hours: f64, step_seconds: u64) -> String {
 start = "{start}"
 duration-hours = {hours}
 step-seconds = {step_seconds}
+{}"#,
+        pole_body()
+    )
+}
 
+/// The standard test pole: identity, storage and trust in the bench, simulated hardware.
+pub fn pole_body() -> &'static str {
+    r#"
 [pole]
 site = "chachoengsao"
 id = "ccs-test-01"
@@ -160,7 +169,70 @@ keys-dir = "trusted"
 [hardware]
 backend = "sim"
 seed = 7
-lamps = [{{ id = "main", rated-watts = 100.0 }}]
+lamps = [{ id = "main", rated-watts = 100.0 }]
 "#
-    )
+}
+
+/// A manifest's tick interval changed to `ms` (real-time tests cannot wait a minute).
+pub fn with_tick_ms(mut files: BTreeMap<String, Vec<u8>>, ms: u64) -> BTreeMap<String, Vec<u8>> {
+    let manifest = String::from_utf8(files[MANIFEST_FILE].clone()).unwrap();
+    let (head, tail) = manifest.split_once("tick-interval-ms = ").unwrap();
+    let rest = tail.split_once('\n').map_or("", |(_, r)| r);
+    files.insert(
+        MANIFEST_FILE.into(),
+        format!("{head}tick-interval-ms = {ms}\n{rest}").into_bytes(),
+    );
+    files
+}
+
+/// A `sao run` process (the real CLI) on a pole config in a bench.
+pub struct PoleProcess {
+    child: std::process::Child,
+    log: PathBuf,
+}
+
+impl PoleProcess {
+    /// Writes `config` as the bench's `pole.toml` and starts `sao run` on it, logging JSON
+    /// lines to the bench's `sao.log` (appended across restarts).
+    pub fn start(bench: &Bench, config: &str) -> Self {
+        std::fs::write(bench.path("pole.toml"), config).unwrap();
+        let log = bench.path("sao.log");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_sao-e2e-host"))
+            .args(["--log-format", "json", "run", "--config", "pole.toml"])
+            .current_dir(bench.dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(file)
+            .spawn()
+            .unwrap();
+        Self { child, log }
+    }
+
+    /// Kills the process outright (SIGKILL: no clean-up, no offline status).
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// Stops the process as systemd does (SIGTERM) and returns whether it exited cleanly.
+    pub fn terminate(mut self) -> bool {
+        mqtt::signal(self.child.id(), "TERM");
+        self.child.wait().unwrap().success()
+    }
+
+    /// Everything the process logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for PoleProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
