@@ -128,6 +128,16 @@ fn loop_hog_and_trap_are_contained_while_a_healthy_plugin_keeps_its_cadence() {
     // so the restart happens at the first tick after each delay.
     let status = on_topic(&records, "/status");
     assert_eq!(status.last().unwrap()["payload"]["online"], false);
+    // The retained status followed the plugins: one while online lists the trapper disabled.
+    let disabled_listed = status.iter().any(|s| {
+        s["payload"]["online"] == true
+            && s["payload"]["plugins"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["id"] == "trapper" && p["health"]["state"] == "disabled")
+    });
+    assert!(disabled_listed, "{status:#?}");
 }
 
 #[test]

@@ -81,21 +81,24 @@ impl Pole {
             unit: "x".repeat(32),
         };
         self.uplink
-            .telemetry(&source(), stream, &[metric, pad], self.clock.now_ms());
+            .telemetry(&source(), stream, &[metric, pad], self.clock.now_ms())
+            .unwrap();
     }
 
     fn alarm(&self, n: u64) {
-        self.uplink.event(
-            &source(),
-            &Event {
-                kind: "intrusion",
-                state: EventState::Raised,
-                severity: Severity::Critical,
-                message: "test alarm",
-                details: json!({ "n": n }),
-            },
-            self.clock.now_ms(),
-        );
+        self.uplink
+            .event(
+                &source(),
+                &Event {
+                    kind: "intrusion",
+                    state: EventState::Raised,
+                    severity: Severity::Critical,
+                    message: "test alarm",
+                    details: json!({ "n": n }),
+                },
+                self.clock.now_ms(),
+            )
+            .unwrap();
     }
 
     fn commit(&self) {

@@ -17,7 +17,7 @@ const LONG: Duration = Duration::from_secs(60);
 /// A pole config: the test pole, fast main loop, `uplink` settings and `plugins`.
 fn pole_config(uplink: &str, plugins: &str) -> String {
     format!(
-        "{}\n[timing]\npoll-interval-ms = 50\nhealth-interval-s = 2\n\n[uplink]\n{uplink}\nkeep-alive-s = 5\nreconnect-min-ms = 100\nreconnect-max-ms = 1000\n\n{plugins}",
+        "{}\n[timing]\npoll-interval-ms = 50\nhealth-interval-s = 2\n\n[uplink]\nkeep-alive-s = 5\nreconnect-min-ms = 100\nreconnect-max-ms = 1000\n{uplink}\n\n{plugins}",
         pole_body()
     )
 }
@@ -221,10 +221,11 @@ fn bad_records_get_specific_errors_and_a_flooding_plugin_is_throttled_alone() {
             100
         )
     );
-    let pole = PoleProcess::start(
-        &bench,
-        &pole_config(&format!("broker = \"{}\"", broker.url()), &plugins),
+    let uplink = format!(
+        "broker = \"{}\"\n[uplink.outbox]\nmax-record-bytes = 4096",
+        broker.url()
     );
+    let pole = PoleProcess::start(&bench, &pole_config(&uplink, &plugins));
     sub.wait_for(
         "rejections, heartbeats and the throttle report",
         LONG,
@@ -252,6 +253,7 @@ fn bad_records_get_specific_errors_and_a_flooding_plugin_is_throttled_alone() {
         ("details-not-object", "must be a JSON object"),
         ("details-too-large", "larger than"),
         ("message-too-long", "message longer"),
+        ("over-record-limit", "larger than the 4096-byte limit"),
     ];
     for (attempt, fragment) in expected {
         let outcome = rejections[attempt].as_str().unwrap_or_default();

@@ -1,6 +1,7 @@
 //! Events the host itself publishes about the pole's health: lighting fail-safe, sensor
 //! health and plugin lifecycle. Operators see a dead lamp controller, sensor or plugin
-//! the same day, not at the next site visit.
+//! the same day, not at the next site visit. A report that cannot be queued is logged by
+//! the uplink and the pole carries on, so the results are deliberately not propagated.
 
 use serde_json::json;
 
@@ -11,7 +12,7 @@ use crate::uplink::{Event, EventState, Metric, Severity, Source, Uplink};
 /// Reports lamps entering or leaving the fail-safe level.
 pub fn failsafe(uplink: &Uplink, changes: &[FailsafeChange], safe_level: f32, now_ms: u64) {
     for change in changes {
-        uplink.event(
+        let _ = uplink.event(
             &Source::host(),
             &Event {
                 kind: "lighting-failsafe",
@@ -40,7 +41,7 @@ pub fn sensor_health(uplink: &Uplink, changes: &[SensorHealthChange], now_ms: u6
             .problem
             .clone()
             .unwrap_or_else(|| format!("sensor `{}` recovered", change.sensor));
-        uplink.event(
+        let _ = uplink.event(
             &Source::host(),
             &Event {
                 kind: "sensor-health",
@@ -71,7 +72,7 @@ pub fn plugin_state(
         Severity::Info => EventState::Info,
         _ => EventState::Raised,
     };
-    uplink.event(
+    let _ = uplink.event(
         &Source::host(),
         &Event {
             kind: "plugin-state",
@@ -86,7 +87,7 @@ pub fn plugin_state(
 
 /// Reports a plugin exceeding its upstream quota (once per minute it happens in).
 pub fn plugin_throttled(uplink: &Uplink, plugin: &str, per_minute: u32, now_ms: u64) {
-    uplink.event(
+    let _ = uplink.event(
         &Source::host(),
         &Event {
             kind: "plugin-throttled",
@@ -126,5 +127,5 @@ pub fn outbox(uplink: &Uplink, now_ms: u64) {
     for (class, name) in ["alarms", "events", "telemetry"].iter().enumerate() {
         metrics.push(count(&format!("expired-{name}"), c.expired[class]));
     }
-    uplink.telemetry(&Source::host(), "outbox", &metrics, now_ms);
+    let _ = uplink.telemetry(&Source::host(), "outbox", &metrics, now_ms);
 }

@@ -42,6 +42,8 @@ pub struct Runtime {
     bus: Bus,
     config: PoleConfig,
     next_health_ms: u64,
+    /// Each plugin's state when the status was last published.
+    published_states: Vec<&'static str>,
 }
 
 impl Runtime {
@@ -85,6 +87,7 @@ impl Runtime {
             bus: Bus::default(),
             config,
             next_health_ms: 0,
+            published_states: Vec::new(),
         })
     }
 
@@ -205,6 +208,11 @@ impl Runtime {
         drop(lamps);
         reports::failsafe(&self.services.uplink, &changes, safe_level, now);
 
+        // The retained status lists each plugin's state: keep it true when one changes.
+        if self.plugin_states() != self.published_states {
+            self.publish_status(true);
+        }
+
         if now >= self.next_health_ms {
             self.publish_lamp_health(now);
             reports::outbox(&self.services.uplink, now);
@@ -225,7 +233,8 @@ impl Runtime {
                 value,
                 unit: unit.into(),
             };
-            self.services.uplink.telemetry(
+            // Logged by the uplink if it cannot be queued.
+            let _ = self.services.uplink.telemetry(
                 &Source::host(),
                 &format!("lamp-{}", lamp.id),
                 &[
@@ -284,8 +293,13 @@ impl Runtime {
         Value::Array(installed.chain(rejected).collect())
     }
 
+    fn plugin_states(&self) -> Vec<&'static str> {
+        self.plugins.iter().map(|p| p.health().name()).collect()
+    }
+
     /// Publishes the retained status record.
-    pub fn publish_status(&self, online: bool) {
+    pub fn publish_status(&mut self, online: bool) {
+        self.published_states = self.plugin_states();
         self.services
             .uplink
             .status(online, self.plugin_status(), self.now());
@@ -293,7 +307,7 @@ impl Runtime {
 
     /// Marks the pole offline and flushes storage (call before exit; stop the MQTT link
     /// afterwards so the offline status goes out).
-    pub fn shutdown(&self) -> anyhow::Result<()> {
+    pub fn shutdown(&mut self) -> anyhow::Result<()> {
         self.publish_status(false);
         self.db.flush().context("flushing the database")?;
         Ok(())

@@ -33,7 +33,8 @@ impl PluginState {
             "warning" => Severity::Warning,
             _ => Severity::Info,
         };
-        self.services.uplink.event(
+        // Logged by the uplink if it cannot be queued; the alarm itself sounds regardless.
+        let _ = self.services.uplink.event(
             &self.identity.source(),
             &Event {
                 kind: "alarm",

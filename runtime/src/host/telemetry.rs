@@ -134,8 +134,8 @@ impl Host for PluginState {
         let now = self.take_quota()?;
         self.services
             .uplink
-            .telemetry(&self.identity.source(), &stream, &converted, now);
-        Ok(())
+            .telemetry(&self.identity.source(), &stream, &converted, now)
+            .map_err(refused)
     }
 
     fn event(
@@ -167,25 +167,32 @@ impl Host for PluginState {
             }
         };
         let now = self.take_quota()?;
-        self.services.uplink.event(
-            &self.identity.source(),
-            &uplink::Event {
-                kind: &kind,
-                state: match state {
-                    EventState::Raised => uplink::EventState::Raised,
-                    EventState::Cleared => uplink::EventState::Cleared,
-                    EventState::Info => uplink::EventState::Info,
+        self.services
+            .uplink
+            .event(
+                &self.identity.source(),
+                &uplink::Event {
+                    kind: &kind,
+                    state: match state {
+                        EventState::Raised => uplink::EventState::Raised,
+                        EventState::Cleared => uplink::EventState::Cleared,
+                        EventState::Info => uplink::EventState::Info,
+                    },
+                    severity: match severity {
+                        Severity::Info => uplink::Severity::Info,
+                        Severity::Warning => uplink::Severity::Warning,
+                        Severity::Critical => uplink::Severity::Critical,
+                    },
+                    message: &message,
+                    details,
                 },
-                severity: match severity {
-                    Severity::Info => uplink::Severity::Info,
-                    Severity::Warning => uplink::Severity::Warning,
-                    Severity::Critical => uplink::Severity::Critical,
-                },
-                message: &message,
-                details,
-            },
-            now,
-        );
-        Ok(())
+                now,
+            )
+            .map_err(refused)
     }
+}
+
+/// A record the outbox would not take, as the plugin's error.
+fn refused(e: uplink::OutboxError) -> Error {
+    Error::InvalidRecord(format!("not queued: {e}"))
 }

@@ -120,6 +120,12 @@ impl UplinkConfig {
         if self.outbox.max_bytes < 64 * 1024 {
             return Err("uplink.outbox: `max-bytes` must be at least 65536".into());
         }
+        if !(1024..=super::mqtt::MAX_PACKET_BYTES / 2).contains(&self.outbox.max_record_bytes) {
+            return Err(format!(
+                "uplink.outbox: `max-record-bytes` must be 1024 to {}",
+                super::mqtt::MAX_PACKET_BYTES / 2
+            ));
+        }
         Ok(())
     }
 
@@ -262,6 +268,7 @@ mod tests {
             ("password = \"p\"", "needs a `username`"),
             ("reconnect-min-ms = 0", "reconnect-min-ms"),
             ("[outbox]\nmax-bytes = 10", "max-bytes"),
+            ("[outbox]\nmax-record-bytes = 4000000", "max-record-bytes"),
         ];
         for (text, expected) in cases {
             let err = parse(text).validate().unwrap_err();

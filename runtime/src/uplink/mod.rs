@@ -13,7 +13,7 @@ pub mod outbox;
 mod sink;
 
 pub use config::{Endpoint, UplinkConfig};
-pub use outbox::{Class, Outbox, OutboxConfig, OutboxStats};
+pub use outbox::{Class, Outbox, OutboxConfig, OutboxError, OutboxStats};
 pub use sink::{JsonLinesSink, RecordSink};
 
 use std::sync::Arc;
@@ -263,30 +263,42 @@ impl Uplink {
         }
     }
 
-    fn queue(&self, topic: String, class: Class, payload: Map<String, Value>) {
+    /// Queues a record and shows it to the tap. A record that cannot be queued (too large
+    /// for `max-record-bytes`, or storage failing) is logged and the error returned.
+    fn queue(
+        &self,
+        topic: String,
+        class: Class,
+        payload: Map<String, Value>,
+    ) -> Result<(), OutboxError> {
         let record = NewRecord {
             topic: topic.clone(),
             class,
             retain: false,
             payload,
         };
-        match self.outbox.enqueue(record) {
-            Ok(queued) => {
-                if let Some(tap) = &self.tap {
-                    tap.publish(&UplinkRecord {
-                        topic,
-                        qos: 1,
-                        retain: false,
-                        payload: queued.payload,
-                    });
-                }
-            }
-            Err(e) => tracing::error!(%topic, "record not queued: {e}"),
+        let queued = self.outbox.enqueue(record).inspect_err(|e| {
+            tracing::error!(%topic, "record not queued: {e}");
+        })?;
+        if let Some(tap) = &self.tap {
+            tap.publish(&UplinkRecord {
+                topic,
+                qos: 1,
+                retain: false,
+                payload: queued.payload,
+            });
         }
+        Ok(())
     }
 
     /// Queues telemetry for `…/tele/{plugin}/{stream}`.
-    pub fn telemetry(&self, source: &Source, stream: &str, metrics: &[Metric], ts: u64) {
+    pub fn telemetry(
+        &self,
+        source: &Source,
+        stream: &str,
+        metrics: &[Metric],
+        ts: u64,
+    ) -> Result<(), OutboxError> {
         let topic = format!(
             "{}/tele/{}/{stream}",
             self.identity.topic_prefix(),
@@ -299,11 +311,11 @@ impl Uplink {
             .map(|m| (m.name.clone(), json!({ "value": m.value, "unit": m.unit })))
             .collect();
         payload.insert("metrics".into(), Value::Object(metrics));
-        self.queue(topic, Class::Telemetry, payload);
+        self.queue(topic, Class::Telemetry, payload)
     }
 
     /// Queues an event for `…/evt/{plugin}/{kind}`. Critical events are alarms.
-    pub fn event(&self, source: &Source, event: &Event<'_>, ts: u64) {
+    pub fn event(&self, source: &Source, event: &Event<'_>, ts: u64) -> Result<(), OutboxError> {
         let topic = format!(
             "{}/evt/{}/{}",
             self.identity.topic_prefix(),
@@ -320,7 +332,7 @@ impl Uplink {
             Severity::Critical => Class::Alarm,
             _ => Class::Event,
         };
-        self.queue(topic, class, payload);
+        self.queue(topic, class, payload)
     }
 
     /// The status topic, `…/status`.

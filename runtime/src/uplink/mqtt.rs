@@ -28,8 +28,8 @@ use super::{OfflineReason, StatusDoc, Uplink, UplinkConfig};
 
 /// How often expired records are dropped while connected.
 const EXPIRY_INTERVAL: Duration = Duration::from_secs(60);
-/// Largest MQTT packet either way (the outbox refuses larger payloads).
-const MAX_PACKET_BYTES: usize = 1024 * 1024;
+/// Largest MQTT packet either way (records are capped well below it by the outbox).
+pub const MAX_PACKET_BYTES: usize = 1024 * 1024;
 
 /// The connection as operators and tests see it.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -106,11 +106,20 @@ pub struct OutboxConfig {
     /// How long records of each class may wait for the uplink.
     #[serde(default)]
     pub ttl_hours: TtlHours,
+    /// Largest record payload accepted, in bytes. Set it to the broker's packet limit
+    /// (AWS IoT: 128 KiB) so a record the broker would refuse is refused here, with an
+    /// error, instead of blocking the queue behind it.
+    #[serde(default = "OutboxConfig::default_max_record_bytes")]
+    pub max_record_bytes: usize,
 }
 
 impl OutboxConfig {
     fn default_max_bytes() -> u64 {
         64 * 1024 * 1024
+    }
+
+    fn default_max_record_bytes() -> usize {
+        256 * 1024
     }
 }
 
@@ -119,12 +128,10 @@ impl Default for OutboxConfig {
         Self {
             max_bytes: Self::default_max_bytes(),
             ttl_hours: TtlHours::default(),
+            max_record_bytes: Self::default_max_record_bytes(),
         }
     }
 }
-
-/// Largest payload the outbox accepts, in bytes (it must also fit the MQTT packet limit).
-pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 
 /// Errors of the outbox.
 #[derive(Debug, thiserror::Error)]
@@ -135,9 +142,14 @@ pub enum OutboxError {
     /// A stored record cannot be decoded (corruption).
     #[error("outbox record is corrupt: {0}")]
     Corrupt(#[from] postcard::Error),
-    /// The payload is larger than [`MAX_PAYLOAD_BYTES`].
-    #[error("payload of {0} bytes is larger than the {MAX_PAYLOAD_BYTES}-byte limit")]
-    TooLarge(usize),
+    /// The payload is larger than `max-record-bytes`.
+    #[error("payload of {size} bytes is larger than the {limit}-byte limit")]
+    TooLarge {
+        /// Payload size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
 }
 
 /// Position of a queued record: class, then arrival order.
@@ -369,8 +381,11 @@ impl Outbox {
         payload.insert("seq".into(), Value::from(seq));
         let payload = Value::Object(payload);
         let bytes = serde_json::to_vec(&payload).expect("JSON values serialise");
-        if bytes.len() > MAX_PAYLOAD_BYTES {
-            return Err(OutboxError::TooLarge(bytes.len()));
+        if bytes.len() > self.config.max_record_bytes {
+            return Err(OutboxError::TooLarge {
+                size: bytes.len(),
+                limit: self.config.max_record_bytes,
+            });
         }
         // A stream keeps the highest class it has carried, so its records stay in order.
         let class = record.class.min(Class::from_byte(stream.class));
@@ -821,8 +836,11 @@ mod tests {
         let (outbox, _) = open(dir.path(), u64::MAX);
         let mut big = record("t/a", Class::Telemetry, 1);
         big.payload
-            .insert("pad".into(), json!("x".repeat(MAX_PAYLOAD_BYTES)));
-        assert!(matches!(outbox.enqueue(big), Err(OutboxError::TooLarge(_))));
+            .insert("pad".into(), json!("x".repeat(256 * 1024)));
+        assert!(matches!(
+            outbox.enqueue(big),
+            Err(OutboxError::TooLarge { .. })
+        ));
         let ok = outbox.enqueue(record("t/a", Class::Telemetry, 2)).unwrap();
         assert_eq!(ok.payload["seq"], 1);
     }
