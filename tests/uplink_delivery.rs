@@ -1,6 +1,7 @@
 //! Store-and-forward against a real Mosquitto broker, driving the pole's uplink (outbox,
 //! MQTT link) directly: a broker stopped in the middle of a 10,000-record burst, a long
-//! outage that fills the disk cap, an unreachable broker, and TLS done right and wrong.
+//! outage that fills the disk cap, an unreachable broker, TLS done right and wrong, and
+//! user-name/password authentication.
 
 mod common;
 
@@ -380,4 +381,36 @@ fn a_broker_that_requires_a_client_certificate_refuses_a_pole_without_one() {
         format!("{refused:#}").contains("/nonexistent/ca.pem"),
         "{refused:#}"
     );
+}
+
+#[test]
+fn a_wrong_password_is_a_clear_error_and_the_right_one_delivers() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Mosquitto::start_with_password(&dir.path().join("broker"), "pole-7", "s3cret");
+    let sub = Subscriber::connect(broker.port, "sao/#");
+    std::fs::write(dir.path().join("password"), "s3cret\n").unwrap();
+    let login = |password: &str| {
+        format!(
+            "{}username = \"pole-7\"\n{password}\n",
+            uplink_toml(&broker.auth_url())
+        )
+    };
+    let mut pole = Pole::start(dir.path(), &login("password = \"guess\""));
+    pole.telemetry("air", 1);
+    pole.commit();
+    assert!(wait_until(LONG, || pole
+        .link()
+        .status()
+        .last_error
+        .is_some()));
+    let error = pole.link().status().last_error.unwrap();
+    assert!(error.contains("username, password"), "{error}");
+    assert!(sub.messages().is_empty());
+
+    // The password from a file (trailing newline ignored), as a real pole keeps it.
+    let file = dir.path().join("password");
+    pole.reconnect(&login(&format!("password-file = \"{}\"", file.display())));
+    sub.wait_for("the waiting record", LONG, |m| {
+        m.iter().any(|m| m.topic.ends_with("/tele/burst/air"))
+    });
 }

@@ -92,8 +92,8 @@ impl TlsFiles {
 pub struct Mosquitto {
     /// Plain listener.
     pub port: u16,
-    /// TLS listener, if any.
-    pub tls_port: Option<u16>,
+    /// The TLS or password-protected listener, if any.
+    pub second_port: Option<u16>,
     conf: PathBuf,
     log: PathBuf,
     child: Option<Child>,
@@ -102,28 +102,45 @@ pub struct Mosquitto {
 impl Mosquitto {
     /// A plain (no TLS) broker with its state in `dir`.
     pub fn start(dir: &Path) -> Self {
-        Self::start_with(dir, "")
+        Self::start_with(dir, None)
     }
 
-    /// A broker with a second, TLS listener on `tls_port` (the plain one is for test
+    /// A broker with a second, TLS listener on `second_port` (the plain one is for test
     /// subscribers); with `require_client_cert`, TLS clients must present a certificate.
     pub fn start_tls(dir: &Path, tls: &TlsFiles, require_client_cert: bool) -> Self {
-        let tls_port = free_port();
-        let extra = format!(
-            "listener {tls_port} 127.0.0.1\ncafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate {}\n",
+        let settings = format!(
+            "allow_anonymous true\ncafile {}\ncertfile {}\nkeyfile {}\nrequire_certificate {}\n",
             tls.ca.display(),
             tls.cert.display(),
             tls.key.display(),
             require_client_cert
         );
-        let mut broker = Self::start_with(dir, &extra);
-        broker.tls_port = Some(tls_port);
-        broker
+        Self::start_with(dir, Some(&settings))
     }
 
-    fn start_with(dir: &Path, extra_listener: &str) -> Self {
+    /// A broker with a second listener on `second_port` that wants `user`'s password.
+    pub fn start_with_password(dir: &Path, user: &str, password: &str) -> Self {
+        std::fs::create_dir_all(dir).unwrap();
+        let file = dir.join("passwords");
+        let status = Command::new("mosquitto_passwd")
+            .args(["-b", "-c"])
+            .arg(&file)
+            .args([user, password])
+            .status()
+            .expect("mosquitto_passwd is installed with mosquitto");
+        assert!(status.success());
+        let settings = format!("allow_anonymous false\npassword_file {}\n", file.display());
+        Self::start_with(dir, Some(&settings))
+    }
+
+    fn start_with(dir: &Path, second_listener: Option<&str>) -> Self {
         std::fs::create_dir_all(dir).unwrap();
         let port = free_port();
+        let second_port = second_listener.map(|_| free_port());
+        let second = match (second_port, second_listener) {
+            (Some(p), Some(settings)) => format!("listener {p} 127.0.0.1\n{settings}"),
+            _ => String::new(),
+        };
         let conf = dir.join("mosquitto.conf");
         // Unlimited queues: Debian's default drops QoS 1 messages to slow subscribers.
         // `user root` keeps a broker started as root able to save its state in `dir`
@@ -131,16 +148,16 @@ impl Mosquitto {
         std::fs::write(
             &conf,
             format!(
-                "user root\nallow_anonymous true\nmax_queued_messages 0\nmax_inflight_messages 0\n\
-                 persistence true\npersistence_location {}/\nautosave_interval 0\n\
-                 listener {port} 127.0.0.1\n{extra_listener}",
+                "user root\nper_listener_settings true\nmax_queued_messages 0\n\
+                 max_inflight_messages 0\npersistence true\npersistence_location {}/\n\
+                 autosave_interval 0\nlistener {port} 127.0.0.1\nallow_anonymous true\n{second}",
                 dir.display()
             ),
         )
         .unwrap();
         let mut broker = Self {
             port,
-            tls_port: None,
+            second_port,
             conf,
             log: dir.join("mosquitto.log"),
             child: None,
@@ -156,7 +173,18 @@ impl Mosquitto {
 
     /// The URL of the TLS listener.
     pub fn tls_url(&self) -> String {
-        format!("mqtts://127.0.0.1:{}", self.tls_port.expect("a TLS broker"))
+        format!(
+            "mqtts://127.0.0.1:{}",
+            self.second_port.expect("a TLS broker")
+        )
+    }
+
+    /// The URL of the password-protected listener.
+    pub fn auth_url(&self) -> String {
+        format!(
+            "mqtt://127.0.0.1:{}",
+            self.second_port.expect("a second listener")
+        )
     }
 
     /// Starts the (stopped) broker again on the same port, with its saved state.
