@@ -9,6 +9,8 @@
 //! Needs the plugins built (`bash plugins/build.sh`). Run:
 //! `cargo bench -p sao-runtime --bench dispatch`
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -30,7 +32,7 @@ use sao_runtime::host::{
 use sao_runtime::plugin::instance::{Call, Instance, InstanceLimits};
 use sao_runtime::plugin::package::{Package, MANIFEST_FILE};
 use sao_runtime::plugin::{prepare, signing, Capability, TrustStore};
-use sao_runtime::uplink::{Identity, Outbox, OutboxConfig, Uplink};
+use sao_runtime::uplink::{Outbox, OutboxConfig, Uplink};
 
 const GRANTS: [Capability; 5] = [
     Capability::Log,
@@ -97,13 +99,7 @@ fn fixture() -> Fixture {
         ..SimConfig::default()
     };
     let pole = build_sim_pole(&sim, clock.clone()).unwrap();
-    let identity = Identity {
-        site: "bench".into(),
-        id: "pole-1".into(),
-        latitude: 13.69,
-        longitude: 101.07,
-        utc_offset_minutes: 420,
-    };
+    let identity = common::identity();
     let db = sled::open(dir.path().join("db")).unwrap();
     let outbox = Outbox::open(&db, OutboxConfig::default(), clock.clone()).unwrap();
     let services = Arc::new(Services {

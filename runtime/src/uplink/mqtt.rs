@@ -209,7 +209,7 @@ impl Link {
         let outbox = self.uplink.outbox().clone();
         tokio::time::timeout(timeout, async move {
             while outbox.stats().pending_records() > 0 {
-                tokio::time::sleep(Duration::from_millis(20)).await;
+                tokio::time::sleep(Duration::from_millis(2)).await;
             }
         })
         .await

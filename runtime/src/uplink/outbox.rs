@@ -410,6 +410,7 @@ impl Outbox {
             payload: bytes,
         })?;
         let size = entry_size(&key, &value);
+        let counters_before = state.counters;
         let stored = self.make_room(&mut state, &mut batch, class, size)?;
         if stored {
             batch.insert(&key, value);
@@ -419,7 +420,9 @@ impl Outbox {
             class: class as u8,
         };
         batch.insert(stream_key(&record.topic), postcard::to_stdvec(&stream)?);
-        batch.insert(COUNTERS, postcard::to_stdvec(&state.counters)?);
+        if state.counters != counters_before {
+            batch.insert(COUNTERS, postcard::to_stdvec(&state.counters)?);
+        }
         self.tree.apply_batch(batch)?;
 
         state.streams.insert(record.topic, stream);
