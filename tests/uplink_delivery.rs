@@ -252,6 +252,7 @@ fn a_long_outage_keeps_every_alarm_and_evicts_the_oldest_telemetry() {
     assert!(reported > TELEMETRY / 2, "{stats:?}");
     // The report is telemetry too: queuing it may evict a little more.
     sao_runtime::reports::outbox(&pole.uplink, pole.clock.now_ms());
+    pole.commit();
     let evicted = pole.uplink.outbox().stats().counters.evicted[2];
 
     broker.restart();

@@ -309,6 +309,11 @@ impl Runtime {
     /// afterwards so the offline status goes out).
     pub fn shutdown(&mut self) -> anyhow::Result<()> {
         self.publish_status(false);
+        self.services
+            .uplink
+            .outbox()
+            .commit()
+            .context("committing the outbox")?;
         self.db.flush().context("flushing the database")?;
         Ok(())
     }

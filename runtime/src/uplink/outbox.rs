@@ -11,7 +11,9 @@
 //!
 //! A record and its stream's new `seq` are written in one atomic batch, so whatever
 //! prefix of writes survives a crash, `seq` has no gaps that a queued record would fill.
-//! Writes become durable at [`Outbox::commit`] (one flush for everything written since).
+//! Writes become durable at [`Outbox::commit`] (one flush for everything written since),
+//! and only durable records are handed out for sending: a record that reached the broker
+//! can never be lost in a crash and its `seq` reused for another.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -320,6 +322,8 @@ pub struct Outbox {
     wake: Notify,
     dirty: AtomicBool,
     rewinds: AtomicU64,
+    /// Records with an arrival order below this are on disk.
+    durable_below: AtomicU64,
 }
 
 fn entry_size(key: &[u8], value: &[u8]) -> u64 {
@@ -362,6 +366,7 @@ impl Outbox {
             wake: Notify::new(),
             dirty: AtomicBool::new(false),
             rewinds: AtomicU64::new(0),
+            durable_below: AtomicU64::new(next_order),
         })
     }
 
@@ -434,7 +439,6 @@ impl Outbox {
         }
         drop(state);
         self.dirty.store(true, Ordering::Release);
-        self.wake.notify_one();
         Ok(Enqueued { payload, stored })
     }
 
@@ -526,10 +530,16 @@ impl Outbox {
         Ok(false)
     }
 
-    /// Makes everything queued or removed so far durable (one flush).
+    /// Makes everything queued or removed so far durable (one flush), and releases the
+    /// newly durable records for sending.
     pub fn commit(&self) -> Result<(), OutboxError> {
         if self.dirty.swap(false, Ordering::AcqRel) {
+            // Every order below this was written before the flush begins.
+            let written_below = self.lock().next_order;
             self.tree.flush()?;
+            self.durable_below
+                .fetch_max(written_below, Ordering::AcqRel);
+            self.wake.notify_one();
         }
         Ok(())
     }
@@ -554,6 +564,10 @@ impl Outbox {
             return Ok(None);
         };
         let (k, v) = item?;
+        let durable_below = self.durable_below.load(Ordering::Acquire);
+        if Key::from_bytes(&k).is_none_or(|key| key.order >= durable_below) {
+            return Ok(None);
+        }
         let stored: Stored = postcard::from_bytes(&v)?;
         Ok(Key::from_bytes(&k).map(|key| Queued {
             key,
@@ -641,8 +655,8 @@ impl Outbox {
         }
     }
 
-    /// Resolves when records were queued since the last call (a stored permit means no
-    /// wake-up is missed).
+    /// Resolves when records became durable, and so sendable, since the last call (a
+    /// stored permit means no wake-up is missed).
     pub async fn queued(&self) {
         self.wake.notified().await;
     }
@@ -682,6 +696,7 @@ mod tests {
 
     /// Every queued record in send order: (class, topic, seq, n).
     fn drain(outbox: &Outbox) -> Vec<(Class, String, u64, u64)> {
+        outbox.commit().unwrap();
         let mut out = Vec::new();
         for class in Class::ALL {
             let mut after = None;
@@ -749,6 +764,7 @@ mod tests {
             for n in 0..5 {
                 outbox.enqueue(record("t/a", Class::Telemetry, n)).unwrap();
             }
+            outbox.commit().unwrap();
             let first = outbox.next_after(Class::Telemetry, None).unwrap().unwrap();
             outbox.ack(first.key).unwrap();
             outbox.commit().unwrap();
@@ -814,6 +830,21 @@ mod tests {
             "alarms do not expire by default"
         );
         assert_eq!(stats.counters.expired, [0, 1, 1]);
+    }
+
+    #[test]
+    fn only_durable_records_are_handed_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let (outbox, _) = open(dir.path(), u64::MAX);
+        outbox.enqueue(record("a/s", Class::Alarm, 1)).unwrap();
+        assert!(outbox.next_after(Class::Alarm, None).unwrap().is_none());
+        outbox.commit().unwrap();
+        let first = outbox.next_after(Class::Alarm, None).unwrap().unwrap();
+        outbox.enqueue(record("a/s", Class::Alarm, 2)).unwrap();
+        assert!(outbox
+            .next_after(Class::Alarm, Some(first.key.order))
+            .unwrap()
+            .is_none());
     }
 
     #[test]
