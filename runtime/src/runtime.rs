@@ -209,7 +209,10 @@ impl Runtime {
         reports::failsafe(&self.services.uplink, &changes, safe_level, now);
 
         // The retained status lists each plugin's state: keep it true when one changes.
-        if self.plugin_states() != self.published_states {
+        if self
+            .plugin_states()
+            .ne(self.published_states.iter().copied())
+        {
             self.publish_status(true);
         }
 
@@ -293,13 +296,13 @@ impl Runtime {
         Value::Array(installed.chain(rejected).collect())
     }
 
-    fn plugin_states(&self) -> Vec<&'static str> {
-        self.plugins.iter().map(|p| p.health().name()).collect()
+    fn plugin_states(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.plugins.iter().map(|p| p.health().name())
     }
 
     /// Publishes the retained status record.
     pub fn publish_status(&mut self, online: bool) {
-        self.published_states = self.plugin_states();
+        self.published_states = self.plugin_states().collect();
         self.services
             .uplink
             .status(online, self.plugin_status(), self.now());

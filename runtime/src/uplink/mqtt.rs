@@ -17,7 +17,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use rumqttc::{AsyncClient, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, QoS};
+use rumqttc::{
+    AsyncClient, ConnectionError, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, QoS,
+};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
@@ -63,7 +65,8 @@ enum LinkEvent {
     Sent(u16),
     /// The broker acknowledged this packet id.
     Acked(u16),
-    /// The connection failed; reply on `stopped` once no more publishes are handed over.
+    /// The connection failed (`error` says why, for an operator); reply on `stopped` once
+    /// no more publishes are handed over.
     Down {
         error: String,
         stopped: oneshot::Sender<()>,
@@ -111,6 +114,7 @@ pub fn start(
     let driver = Driver {
         eventloop,
         events: events_tx,
+        broker: endpoint.to_string(),
         uplink: uplink.clone(),
         min_backoff: config.reconnect_min(),
         max_backoff: config.reconnect_max(),
@@ -240,6 +244,8 @@ impl Link {
 struct Driver {
     eventloop: EventLoop,
     events: mpsc::UnboundedSender<LinkEvent>,
+    /// `mqtt[s]://host:port`, for error messages.
+    broker: String,
     uplink: Arc<Uplink>,
     min_backoff: Duration,
     max_backoff: Duration,
@@ -280,7 +286,7 @@ impl Driver {
                 Err(e) => {
                     let (stopped_tx, stopped_rx) = oneshot::channel();
                     let down = LinkEvent::Down {
-                        error: e.to_string(),
+                        error: describe(&e, &self.broker),
                         stopped: stopped_tx,
                     };
                     if self.events.send(down).is_err() || stopped_rx.await.is_err() {
@@ -455,13 +461,12 @@ impl Forwarder {
         self.publish_status();
     }
 
-    fn disconnected(&mut self, error: String) {
+    fn disconnected(&mut self, message: String) {
         let was_connected = self.session.take().is_some();
         self.handed.clear();
         self.in_flight.clear();
         self.sending.clear();
         self.cursors = [None; 3];
-        let message = describe(&error, &self.status.borrow().broker);
         let repeated = self.status.borrow().last_error.as_deref() == Some(&message);
         if was_connected || !repeated {
             tracing::warn!("uplink: {message}; records wait in the outbox");
@@ -509,8 +514,7 @@ impl Forwarder {
             return;
         };
         let connected_ms = session.started_ms;
-        let outbox = self.uplink.outbox().clone();
-        let rewinds = outbox.rewinds();
+        let rewinds = self.uplink.outbox().rewinds();
         if rewinds != self.rewinds {
             self.rewinds = rewinds;
             self.cursors = [None; 3];
@@ -539,7 +543,7 @@ impl Forwarder {
     }
 
     fn next_record(&mut self) -> Result<Option<super::outbox::Queued>, OutboxError> {
-        let outbox = self.uplink.outbox().clone();
+        let outbox = self.uplink.outbox();
         for class in Class::ALL {
             let cursor = &mut self.cursors[class as usize];
             while let Some(next) = outbox.next_after(class, *cursor)? {
@@ -554,15 +558,18 @@ impl Forwarder {
 }
 
 /// A connection error in words an operator can act on.
-fn describe(error: &str, broker: &str) -> String {
-    let hint = if error.contains("TLS") || error.contains("certificate") {
-        " (check [uplink] ca-file, client-cert and the broker's certificate name)"
-    } else if error.contains("refused") && error.contains("return code") {
-        " (check [uplink] username, password and client-id)"
-    } else if error.contains("Connection refused") {
-        " (is the broker running and listening there?)"
-    } else {
-        ""
+fn describe(error: &ConnectionError, broker: &str) -> String {
+    let hint = match error {
+        ConnectionError::Tls(_) => {
+            " (check [uplink] ca-file, client-cert and the broker's certificate name)"
+        }
+        ConnectionError::ConnectionRefused(_) => {
+            " (check [uplink] username, password and client-id)"
+        }
+        ConnectionError::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            " (is the broker running and listening there?)"
+        }
+        _ => "",
     };
     format!("cannot reach broker {broker}: {error}{hint}")
 }
