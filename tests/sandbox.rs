@@ -6,20 +6,12 @@
 
 mod common;
 
-use common::{metric, misbehave_files, on_topic, pole_header, Bench};
+use common::{metric, misbehave_files, misbehave_files_as, on_topic, pole_header, Bench};
 use serde_json::Value;
 
 /// The fixture packaged under another id (so several can run side by side).
 fn fixture_as(bench: &Bench, id: &str) -> std::path::PathBuf {
-    let mut files = misbehave_files();
-    let manifest = String::from_utf8(files["plugin.toml"].clone()).unwrap();
-    files.insert(
-        "plugin.toml".into(),
-        manifest
-            .replace("id = \"misbehave\"", &format!("id = \"{id}\""))
-            .into_bytes(),
-    );
-    bench.package(id, files)
+    bench.package(id, misbehave_files_as(id))
 }
 
 fn plugin_block(package: &str, config: &str) -> String {

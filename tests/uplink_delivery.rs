@@ -5,12 +5,14 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::mqtt::{free_port, wait_until, Message, Mosquitto, Subscriber, TlsFiles};
+use common::mqtt::{
+    check_stream, distinct_records, free_port, wait_until, Message, Mosquitto, Subscriber, TlsFiles,
+};
 use sao_hardware::{SystemClock, TimeSource};
 use sao_runtime::uplink::mqtt::{self, Link};
 use sao_runtime::uplink::{
@@ -116,18 +118,6 @@ fn source() -> Source {
     }
 }
 
-fn n_of(m: &Message) -> u64 {
-    let p = &m.payload;
-    p["metrics"]["n"]["value"]
-        .as_f64()
-        .or_else(|| p["details"]["n"].as_f64())
-        .unwrap() as u64
-}
-
-fn seq(m: &Message) -> u64 {
-    m.payload["seq"].as_u64().unwrap()
-}
-
 fn uplink_toml(broker: &str) -> String {
     format!(
         "broker = \"{broker}\"\nreconnect-min-ms = 100\nreconnect-max-ms = 500\nkeep-alive-s = 5\n"
@@ -163,10 +153,7 @@ fn a_broker_stopped_mid_burst_loses_nothing_and_keeps_each_stream_in_order() {
     broker.restart();
 
     sub.wait_for("every record", Duration::from_secs(120), |m| {
-        let mut ns: Vec<u64> = m.iter().map(n_of).collect();
-        ns.sort_unstable();
-        ns.dedup();
-        ns.len() as u64 == TOTAL
+        distinct_records(m) as u64 == TOTAL
     });
     assert!(wait_until(LONG, || pole
         .uplink
@@ -182,27 +169,20 @@ fn a_broker_stopped_mid_burst_loses_nothing_and_keeps_each_stream_in_order() {
     }
     assert_eq!(per_stream.len() as u64, STREAMS);
     for (topic, records) in per_stream {
-        let mut by_seq = BTreeMap::new();
-        let mut first_arrivals = Vec::new();
-        for m in &records {
-            if by_seq.insert(seq(m), n_of(m)).is_none() {
-                first_arrivals.push(seq(m));
-            }
-        }
-        assert_eq!(by_seq.len() as u64, TOTAL / STREAMS, "{topic}: no gaps");
-        assert_eq!(*by_seq.keys().last().unwrap(), TOTAL / STREAMS);
-        assert!(
-            first_arrivals.windows(2).all(|w| w[0] < w[1]),
-            "{topic}: order kept"
+        let by_seq = check_stream(&topic, &records);
+        assert_eq!(
+            by_seq.len() as u64,
+            TOTAL / STREAMS,
+            "{topic}: every record"
         );
         // seq order is production order.
         let ns: Vec<u64> = by_seq.values().copied().collect();
         assert!(ns.windows(2).all(|w| w[0] < w[1]), "{topic}");
     }
     // Records queued during the outage were replayed as historical; the first were not.
-    let last = messages.iter().find(|m| n_of(m) == TOTAL).unwrap();
+    let last = messages.iter().find(|m| m.n() == TOTAL).unwrap();
     assert_eq!(last.payload["historical"], true);
-    let first = messages.iter().find(|m| n_of(m) == 1).unwrap();
+    let first = messages.iter().find(|m| m.n() == 1).unwrap();
     assert!(first.payload.get("historical").is_none());
     eprintln!(
         "{} messages for {TOTAL} records; {waiting} waited out the outage",
@@ -268,7 +248,7 @@ fn a_long_outage_keeps_every_alarm_and_evicts_the_oldest_telemetry() {
     let telemetry: Vec<u64> = messages
         .iter()
         .filter(|m| m.topic.ends_with("/tele/burst/air"))
-        .map(n_of)
+        .map(Message::n)
         .collect();
     // The newest telemetry survived, contiguous up to the last record; the rest was evicted.
     assert_eq!(telemetry.len() as u64 + evicted, TELEMETRY);
@@ -343,7 +323,7 @@ fn tls_with_the_wrong_ca_is_refused_clearly_and_nothing_is_lost() {
     });
     let air = sub.on("/tele/burst/air");
     assert!(air.iter().all(|m| m.payload["historical"] == true));
-    let ns: Vec<u64> = air.iter().map(n_of).collect();
+    let ns: Vec<u64> = air.iter().map(Message::n).collect();
     assert_eq!(ns, (0..20).collect::<Vec<_>>());
 }
 

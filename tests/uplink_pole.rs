@@ -4,11 +4,13 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 
-use common::mqtt::{free_port, wait_until, Message, Mosquitto, Schemas, Subscriber};
-use common::{misbehave_files, pole_body, with_tick_ms, Bench, PoleProcess};
+use common::mqtt::{
+    check_stream, distinct_records, free_port, wait_until, Message, Mosquitto, Schemas, Subscriber,
+};
+use common::{misbehave_files_as, pole_body, with_tick_ms, Bench, PoleProcess};
 use serde_json::Value;
 
 const PREFIX: &str = "sao/v1/chachoengsao/ccs-test-01";
@@ -31,23 +33,11 @@ fn fixture_entry(name: &str, config: &str, per_minute: u32) -> String {
 
 /// The fixture renamed to `id`, ticking every `tick_ms`.
 fn fixture(bench: &Bench, id: &str, tick_ms: u64) {
-    let mut files = with_tick_ms(misbehave_files(), tick_ms);
-    let manifest = String::from_utf8(files["plugin.toml"].clone()).unwrap();
-    files.insert(
-        "plugin.toml".into(),
-        manifest
-            .replace("id = \"misbehave\"", &format!("id = \"{id}\""))
-            .into_bytes(),
-    );
-    bench.package(id, files);
+    bench.package(id, with_tick_ms(misbehave_files_as(id), tick_ms));
 }
 
 fn statuses(sub: &Subscriber) -> Vec<Value> {
     sub.on("/status").into_iter().map(|m| m.payload).collect()
-}
-
-fn seq(m: &Message) -> u64 {
-    m.payload["seq"].as_u64().unwrap()
 }
 
 #[test]
@@ -86,7 +76,7 @@ fn plugin_records_arrive_on_their_topics_with_birth_last_will_and_rebirth() {
     assert_eq!(first["dimension"], "infrastructure");
     assert_eq!(first["location"]["lat"], 13.69);
     assert_eq!(first["metrics"]["ticks"]["unit"], "1");
-    let seqs: Vec<u64> = beats.iter().map(seq).collect();
+    let seqs: Vec<u64> = beats.iter().map(Message::seq).collect();
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
 
     // Killed: the broker publishes the Last Will, retained.
@@ -124,7 +114,7 @@ fn plugin_records_arrive_on_their_topics_with_birth_last_will_and_rebirth() {
     let all_beats = sub.on("/tele/misbehave/heartbeat");
     let mut seen = std::collections::BTreeSet::new();
     for b in &all_beats {
-        seen.insert(seq(b));
+        seen.insert(b.seq());
     }
     let max = *seen.last().unwrap();
     assert_eq!(
@@ -171,32 +161,14 @@ fn a_pole_killed_mid_burst_delivers_every_accepted_record_after_restart() {
     assert!((at_kill as u64) < TOTAL, "killed mid-burst");
 
     let pole = PoleProcess::start(&bench, &config);
-    let n_of = |m: &Message| m.payload["metrics"]["n"]["value"].as_f64().unwrap() as u64;
     sub.wait_for("every record of the burst", Duration::from_secs(180), |m| {
-        let mut ns: Vec<u64> = m.iter().map(n_of).collect();
-        ns.sort_unstable();
-        ns.dedup();
-        ns.len() as u64 == TOTAL
+        distinct_records(m) as u64 == TOTAL
     });
     drop(pole);
 
     let messages = sub.messages();
-    // No gaps in seq; a repeated seq is the same record sent again (QoS 1).
-    let mut by_seq: BTreeMap<u64, u64> = BTreeMap::new();
-    let mut first_arrivals = Vec::new();
-    for m in &messages {
-        let (s, n) = (seq(m), n_of(m));
-        match by_seq.insert(s, n) {
-            None => first_arrivals.push(s),
-            Some(previous) => assert_eq!(previous, n, "seq {s} carried two records"),
-        }
-    }
+    let by_seq = check_stream(&topic, &messages.iter().collect::<Vec<_>>());
     let max = *by_seq.keys().last().unwrap();
-    assert_eq!(by_seq.len() as u64, max, "seq 1..={max} without gaps");
-    assert!(
-        first_arrivals.windows(2).all(|w| w[0] < w[1]),
-        "records first arrive in seq order"
-    );
     let duplicates = messages.len() - by_seq.len();
     eprintln!(
         "{} messages, {} distinct records (seq up to {max}), {duplicates} re-sent after the kill",
@@ -308,7 +280,7 @@ fn without_a_broker_the_pole_runs_its_own() {
     let mut per_topic: HashMap<String, Vec<u64>> = HashMap::new();
     for m in sub.messages().iter().filter(|m| !m.retain) {
         schemas.check(m);
-        per_topic.entry(m.topic.clone()).or_default().push(seq(m));
+        per_topic.entry(m.topic.clone()).or_default().push(m.seq());
     }
     for (topic, seqs) in per_topic {
         assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{topic}: {seqs:?}");

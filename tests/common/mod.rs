@@ -63,6 +63,20 @@ pub fn misbehave_files() -> BTreeMap<String, Vec<u8>> {
     )
 }
 
+/// The misbehaving fixture's package files under plugin id `id` (so several can run side
+/// by side).
+pub fn misbehave_files_as(id: &str) -> BTreeMap<String, Vec<u8>> {
+    let mut files = misbehave_files();
+    let manifest = String::from_utf8(files[MANIFEST_FILE].clone()).unwrap();
+    files.insert(
+        MANIFEST_FILE.into(),
+        manifest
+            .replace("id = \"misbehave\"", &format!("id = \"{id}\""))
+            .into_bytes(),
+    );
+    files
+}
+
 /// A test pole's working area: a trusted signing key, packages and data.
 pub struct Bench {
     pub dir: tempfile::TempDir,

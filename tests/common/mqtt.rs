@@ -250,6 +250,56 @@ pub struct Message {
     pub retain: bool,
 }
 
+impl Message {
+    /// The record's `seq`.
+    pub fn seq(&self) -> u64 {
+        self.payload["seq"].as_u64().unwrap()
+    }
+
+    /// The test's record number: metric `n` of telemetry, or `details.n` of an event.
+    pub fn n(&self) -> u64 {
+        let p = &self.payload;
+        p["metrics"]["n"]["value"]
+            .as_f64()
+            .or_else(|| p["details"]["n"].as_f64())
+            .unwrap() as u64
+    }
+}
+
+/// How many distinct record numbers `n` arrived (QoS 1 may repeat some).
+pub fn distinct_records(messages: &[Message]) -> usize {
+    let mut ns: Vec<u64> = messages.iter().map(Message::n).collect();
+    ns.sort_unstable();
+    ns.dedup();
+    ns.len()
+}
+
+/// Checks one stream as a QoS 1 subscriber saw it: a repeated `seq` is the same record
+/// sent again, records first arrive in `seq` order, and `seq` runs 1..=max without gaps.
+/// Returns each `seq` with its record number.
+pub fn check_stream(what: &str, messages: &[&Message]) -> std::collections::BTreeMap<u64, u64> {
+    let mut by_seq = std::collections::BTreeMap::new();
+    let mut first_arrivals = Vec::new();
+    for m in messages {
+        let (s, n) = (m.seq(), m.n());
+        match by_seq.insert(s, n) {
+            None => first_arrivals.push(s),
+            Some(previous) => assert_eq!(previous, n, "{what}: seq {s} carried two records"),
+        }
+    }
+    let max = *by_seq.keys().last().unwrap();
+    assert_eq!(
+        by_seq.len() as u64,
+        max,
+        "{what}: seq 1..={max} without gaps"
+    );
+    assert!(
+        first_arrivals.windows(2).all(|w| w[0] < w[1]),
+        "{what}: records first arrive in seq order"
+    );
+    by_seq
+}
+
 /// A QoS 1 subscriber with a persistent session: it reconnects after a broker restart
 /// and receives what was queued for it meanwhile.
 pub struct Subscriber {
