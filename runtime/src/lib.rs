@@ -16,6 +16,7 @@
 pub mod bus;
 pub mod cli;
 pub mod config;
+pub mod control;
 pub mod devices;
 pub mod engine;
 pub mod host;

@@ -1,0 +1,3 @@
+//! Operator control over MQTT (issue 4, in progress): signed control documents so far.
+
+pub mod document;
