@@ -16,7 +16,7 @@ use common::mqtt::{
 use sao_hardware::{SystemClock, TimeSource};
 use sao_runtime::uplink::mqtt::{self, Link};
 use sao_runtime::uplink::{
-    Event, EventState, Identity, Metric, Outbox, Severity, Source, Uplink, UplinkConfig,
+    Event, EventState, Identity, Inbox, Metric, Outbox, Severity, Source, Uplink, UplinkConfig,
 };
 use serde_json::json;
 
@@ -58,7 +58,15 @@ impl Pole {
 
     fn connect(&mut self, config: &UplinkConfig) {
         let _guard = self.rt.enter();
-        self.link = Some(mqtt::start(config, self.uplink.clone(), self.clock.clone()).unwrap());
+        self.link = Some(
+            mqtt::start(
+                config,
+                self.uplink.clone(),
+                self.clock.clone(),
+                Inbox::none(),
+            )
+            .unwrap(),
+        );
     }
 
     fn reconnect(&mut self, uplink_toml: &str) {
@@ -355,9 +363,14 @@ fn a_broker_that_requires_a_client_certificate_refuses_a_pole_without_one() {
     ))
     .unwrap();
     let _guard = pole.rt.enter();
-    let refused = mqtt::start(&config, pole.uplink.clone(), pole.clock.clone())
-        .err()
-        .expect("a missing CA file is an error at start");
+    let refused = mqtt::start(
+        &config,
+        pole.uplink.clone(),
+        pole.clock.clone(),
+        Inbox::none(),
+    )
+    .err()
+    .expect("a missing CA file is an error at start");
     assert!(
         format!("{refused:#}").contains("/nonexistent/ca.pem"),
         "{refused:#}"

@@ -21,7 +21,7 @@ use serde_json::{json, Map, Value};
 
 use sao_hardware::{SystemClock, TimeSource};
 use sao_runtime::uplink::outbox::{Class, NewRecord};
-use sao_runtime::uplink::{mqtt, Outbox, OutboxConfig, Uplink, UplinkConfig};
+use sao_runtime::uplink::{mqtt, Inbox, Outbox, OutboxConfig, Uplink, UplinkConfig};
 
 const ENQUEUED: usize = 5_000;
 const BACKLOG: usize = 20_000;
@@ -161,7 +161,7 @@ async fn drain_through_link(port: u16) -> f64 {
     ))
     .unwrap();
     let start = Instant::now();
-    let link = mqtt::start(&config, uplink, Arc::new(SystemClock)).unwrap();
+    let link = mqtt::start(&config, uplink, Arc::new(SystemClock), Inbox::none()).unwrap();
     assert!(
         link.drain(Duration::from_secs(300)).await,
         "backlog drained"

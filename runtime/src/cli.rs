@@ -14,12 +14,14 @@ use tokio::signal::unix::{signal, SignalKind};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{Hardware, PoleConfig};
+use crate::control::Controller;
 use crate::engine::EngineOptions;
 use crate::plugin::manifest::Manifest;
 use crate::plugin::package::{Package, MANIFEST_FILE};
 use crate::plugin::signing::{self, TrustStore};
 use crate::runtime::Runtime;
 use crate::sim::{ScenarioFile, SimOptions};
+use crate::uplink::Inbox;
 
 /// How long a stopping pole waits for the broker to take its offline status.
 const SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
@@ -249,28 +251,45 @@ fn run_pole(path: &Path) -> anyhow::Result<()> {
             )
         }
     };
-    let poll = std::time::Duration::from_millis(config.timing.poll_interval_ms.max(10));
     tokio_runtime()?.block_on(async {
         // Listen before anything else: a SIGINT or SIGTERM (systemd's stop) that arrives
         // during start-up or mid-step is kept until the loop sees it.
         let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
         let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
         let uplink_config = config.uplink.clone();
+        let control_config = config.control.clone();
         let mut runtime =
             Runtime::new(config, pole, clock.clone(), None, EngineOptions::default())?;
-        runtime.install_configured().await;
+        let mut controller = Controller::new(&control_config, &runtime)?;
+        // The stored desired configs apply here, before the network is up.
+        controller.boot(&mut runtime).await;
         // After installing, so the first birth already lists the plugins.
-        let link =
-            crate::uplink::connect(&uplink_config, runtime.services().uplink.clone(), clock)?;
-        let mut interval = tokio::time::interval(poll);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let (inbox, mut incoming) = Inbox::new(controller.subscriptions());
+        let link = crate::uplink::connect(
+            &uplink_config,
+            runtime.services().uplink.clone(),
+            clock,
+            inbox,
+        )?;
+        let sync_clock = || {
+            if let Some(clock) = &sim_clock {
+                clock.set(system.now_ms());
+            }
+        };
+        let mut next_step = tokio::time::Instant::now();
         loop {
             tokio::select! {
-                _ = interval.tick() => {
-                    if let Some(clock) = &sim_clock {
-                        clock.set(system.now_ms());
-                    }
+                _ = tokio::time::sleep_until(next_step) => {
+                    sync_clock();
                     runtime.step().await;
+                    // Read each time: operators may change the interval remotely.
+                    let poll = runtime.config().timing.poll_interval_ms;
+                    next_step = (next_step + std::time::Duration::from_millis(poll))
+                        .max(tokio::time::Instant::now());
+                }
+                Some(message) = incoming.recv() => {
+                    sync_clock();
+                    controller.handle(&mut runtime, message).await;
                 }
                 _ = interrupt.recv() => break,
                 _ = terminate.recv() => break,

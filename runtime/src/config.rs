@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
+use crate::control::ControlConfig;
 use crate::devices::LightingPolicy;
 use crate::plugin::{Capability, RestartPolicy};
 use crate::uplink::{Identity, UplinkConfig};
@@ -37,6 +38,9 @@ pub struct PoleConfig {
     /// The MQTT uplink and its outbox.
     #[serde(default)]
     pub uplink: UplinkConfig,
+    /// Remote control by operators.
+    #[serde(default)]
+    pub control: ControlConfig,
     /// Plugins to install at start.
     #[serde(default)]
     pub plugins: Vec<PluginSpec>,
@@ -89,7 +93,7 @@ impl Default for Trust {
 }
 
 /// Loop timing.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Timing {
     /// How often sensors are polled (and ticks checked), in ms.
@@ -176,10 +180,21 @@ impl PoleConfig {
         Ok(config)
     }
 
-    /// Checks what serde cannot: identity, uplink settings.
+    /// Checks what serde cannot: identity, runtime settings, uplink and control.
     pub fn validate(&self) -> Result<(), String> {
         self.pole.validate()?;
-        self.uplink.validate()
+        self.settings().validate()?;
+        self.uplink.validate()?;
+        self.control.validate()
+    }
+
+    /// The settings operators may change remotely, as this file sets them.
+    pub fn settings(&self) -> RuntimeSettings {
+        RuntimeSettings {
+            timing: self.timing.clone(),
+            lighting: self.lighting.clone(),
+            restart: self.restart,
+        }
     }
 
     /// Makes relative paths relative to `base`.
@@ -190,10 +205,57 @@ impl PoleConfig {
             }
         };
         self.uplink.resolve_paths(base);
+        self.control.resolve_paths(base);
         fix(&mut self.storage.data_dir);
         fix(&mut self.trust.keys_dir);
         for plugin in &mut self.plugins {
             fix(&mut plugin.package);
         }
+    }
+}
+
+/// The runtime's own settings that operators may change remotely (`cfg/sao/desired`):
+/// the sections of `pole.toml` of the same names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct RuntimeSettings {
+    /// Loop timing.
+    #[serde(default)]
+    pub timing: Timing,
+    /// The lighting fail-safe.
+    #[serde(default)]
+    pub lighting: LightingPolicy,
+    /// The plugin restart policy.
+    #[serde(default)]
+    pub restart: RestartPolicy,
+}
+
+impl RuntimeSettings {
+    /// Reads and checks settings sent as JSON.
+    pub fn from_json(value: serde_json::Value) -> Result<Self, String> {
+        let settings: Self =
+            serde_json::from_value(value).map_err(|e| format!("runtime settings rejected: {e}"))?;
+        settings
+            .validate()
+            .map_err(|e| format!("runtime settings rejected: {e}"))?;
+        Ok(settings)
+    }
+
+    /// Checks the values are usable.
+    pub fn validate(&self) -> Result<(), String> {
+        let safe = self.lighting.safe_level;
+        if !(0.0..=100.0).contains(&safe) {
+            return Err(format!("lighting.safe-level {safe} is not a percentage"));
+        }
+        if self.timing.poll_interval_ms < 10 {
+            return Err("timing.poll-interval-ms must be at least 10".into());
+        }
+        if self.timing.health_interval_s == 0 {
+            return Err("timing.health-interval-s must be at least 1".into());
+        }
+        if self.restart.initial_backoff_ms > self.restart.max_backoff_ms {
+            return Err("restart.initial-backoff-ms exceeds restart.max-backoff-ms".into());
+        }
+        Ok(())
     }
 }

@@ -12,7 +12,7 @@ use sao_hardware::{Pole, TimeSource};
 
 use crate::bus::Bus;
 use crate::config::PluginSpec;
-use crate::config::PoleConfig;
+use crate::config::{PoleConfig, RuntimeSettings};
 use crate::devices::Devices;
 use crate::engine::{CacheOutcome, ComponentCache, EngineOptions, SaoEngine};
 use crate::host::{KvStore, Services};
@@ -37,6 +37,8 @@ pub struct Runtime {
     trust: TrustStore,
     services: Arc<Services>,
     db: sled::Db,
+    /// Each plugin's last good config.
+    configs: sled::Tree,
     plugins: Vec<Supervisor>,
     rejected: Vec<Rejected>,
     bus: Bus,
@@ -61,6 +63,9 @@ impl Runtime {
             .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
         let db = sled::open(data_dir.join("db"))
             .with_context(|| format!("cannot open the database in {}", data_dir.display()))?;
+        let configs = db
+            .open_tree("plugin-config")
+            .context("cannot open the plugin configs")?;
         let trust = TrustStore::load(&config.trust.keys_dir)?;
         if trust.is_empty() {
             tracing::warn!(dir = %config.trust.keys_dir.display(), "no trusted keys: no plugin can be installed");
@@ -82,6 +87,7 @@ impl Runtime {
             trust,
             services,
             db,
+            configs,
             plugins: Vec::new(),
             rejected: Vec::new(),
             bus: Bus::default(),
@@ -91,7 +97,8 @@ impl Runtime {
         })
     }
 
-    fn now(&self) -> u64 {
+    /// Pole time now, ms since the epoch.
+    pub fn now(&self) -> u64 {
         self.services.devices.now_ms()
     }
 
@@ -108,6 +115,13 @@ impl Runtime {
 
     /// Installs one package with its grants and starts it with its config.
     pub async fn install(&mut self, spec: &PluginSpec) -> Result<CacheOutcome, String> {
+        let prepared = self.stage(spec)?;
+        Ok(self.start(prepared, spec, spec.config.clone()).await)
+    }
+
+    /// Reads, verifies and compiles a package for `spec` without starting it. A refusal is
+    /// reported upstream and kept for the status.
+    pub fn stage(&mut self, spec: &PluginSpec) -> Result<plugin::Prepared, String> {
         let now = self.now();
         let package = &spec.package;
         let result = std::fs::read(package)
@@ -152,6 +166,17 @@ impl Runtime {
                 return Err(reason);
             }
         };
+        Ok(prepared)
+    }
+
+    /// Starts a staged plugin with `config` (validated against its schema first).
+    pub async fn start(
+        &mut self,
+        prepared: plugin::Prepared,
+        spec: &PluginSpec,
+        config: Value,
+    ) -> CacheOutcome {
+        let now = self.now();
         tracing::info!(
             plugin = %prepared.manifest.id,
             version = %prepared.manifest.version,
@@ -159,10 +184,7 @@ impl Runtime {
             cache = ?prepared.cache,
             "installed"
         );
-        let configs = self
-            .db
-            .open_tree("plugin-config")
-            .map_err(|e| format!("database: {e}"))?;
+        let configs = self.configs.clone();
         self.bus.add(&prepared.manifest.subscriptions, now);
         let outcome = prepared.cache;
         let mut supervisor = Supervisor::new(SupervisorParts {
@@ -174,9 +196,9 @@ impl Runtime {
             configs,
             telemetry_per_minute: spec.telemetry_per_minute,
         });
-        supervisor.start(spec.config.clone(), now).await;
+        supervisor.start(config, now).await;
         self.plugins.push(supervisor);
-        Ok(outcome)
+        outcome
     }
 
     /// One turn of the main loop at the clock's current time.
@@ -251,6 +273,18 @@ impl Runtime {
         }
     }
 
+    /// Applies new runtime settings: loop timing, the lighting fail-safe, the restart
+    /// policy of every plugin.
+    pub fn apply_settings(&mut self, settings: RuntimeSettings) {
+        self.services.devices.lamps().set_policy(&settings.lighting);
+        for plugin in &mut self.plugins {
+            plugin.set_policy(settings.restart);
+        }
+        self.config.timing = settings.timing;
+        self.config.lighting = settings.lighting;
+        self.config.restart = settings.restart;
+    }
+
     /// Applies a new config to plugin `id`.
     pub async fn reconfigure(&mut self, id: &str, config: Value) -> Result<(), String> {
         let now = self.now();
@@ -280,6 +314,11 @@ impl Runtime {
     /// Compiled-component cache (hits, compiles).
     pub fn cache_stats(&self) -> (u64, u64) {
         self.cache.stats()
+    }
+
+    /// The pole's database (each concern keeps its own trees).
+    pub fn database(&self) -> &sled::Db {
+        &self.db
     }
 
     /// The pole configuration.

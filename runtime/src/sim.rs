@@ -311,6 +311,7 @@ pub async fn run(
             &uplink_config,
             runtime.services().uplink.clone(),
             clock.clone(),
+            crate::uplink::Inbox::none(),
         )?)
     } else {
         // The JSON lines are where records go; nothing waits for a broker.

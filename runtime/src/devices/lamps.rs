@@ -127,6 +127,22 @@ impl LampArbiter {
         arbiter
     }
 
+    /// Changes the policy; lamps at the fail-safe level move to the new safe level.
+    pub fn set_policy(&mut self, policy: &LightingPolicy) {
+        self.policy = policy.clone();
+        for slot in self.slots.iter_mut().filter(|s| s.failsafe) {
+            if let Err(e) = slot
+                .lamp
+                .set_level(policy.safe_level, policy.failsafe_fade_ms)
+            {
+                tracing::error!(
+                    lamp = slot.lamp.id(),
+                    "cannot apply the new safe level: {e}"
+                );
+            }
+        }
+    }
+
     /// The fail-safe level.
     pub fn safe_level(&self) -> f32 {
         self.policy.safe_level

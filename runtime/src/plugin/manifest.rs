@@ -129,6 +129,12 @@ impl Manifest {
         if !is_name(&self.id) {
             return bad("id", "must be 1-64 characters of a-z, 0-9 and '-'");
         }
+        if self.id == HOST_ID {
+            return bad(
+                "id",
+                "`sao` is the host's own id (its records and its config)",
+            );
+        }
         if self.version.is_empty() || self.version.len() > 64 {
             return bad("version", "must be 1-64 characters");
         }
@@ -156,6 +162,10 @@ impl Manifest {
         Ok(())
     }
 }
+
+/// The host's own id: it publishes as plugin `sao`, and operators configure the runtime
+/// through `cfg/sao/desired`.
+pub const HOST_ID: &str = "sao";
 
 /// True for identifiers used in ids, stream names and topic segments: `[a-z0-9-]{1,64}`.
 pub fn is_name(s: &str) -> bool {

@@ -237,6 +237,11 @@ impl Supervisor {
         }
     }
 
+    /// Changes the restart policy (from the next crash on).
+    pub fn set_policy(&mut self, policy: RestartPolicy) {
+        self.policy = policy;
+    }
+
     /// The manifest.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest

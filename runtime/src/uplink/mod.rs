@@ -8,11 +8,13 @@
 
 pub mod broker;
 mod config;
+mod inbox;
 pub mod mqtt;
 pub mod outbox;
 mod sink;
 
 pub use config::{Endpoint, UplinkConfig};
+pub use inbox::{Inbox, Incoming, Subscriptions};
 pub use outbox::{Class, Outbox, OutboxConfig, OutboxError, OutboxStats};
 pub use sink::{JsonLinesSink, RecordSink};
 
@@ -65,6 +67,9 @@ impl Identity {
                 ));
             }
         }
+        if self.id == "group" {
+            return Err("pole.id `group` is reserved for fleet-group topics".into());
+        }
         if !(-90.0..=90.0).contains(&self.latitude) || !(-180.0..=180.0).contains(&self.longitude) {
             return Err(format!(
                 "pole location {}, {} is not a WGS84 latitude, longitude",
@@ -105,7 +110,7 @@ impl Source {
     /// The host itself, publishing pole health.
     pub fn host() -> Self {
         Self {
-            plugin: "sao".into(),
+            plugin: crate::plugin::manifest::HOST_ID.into(),
             version: crate::VERSION.into(),
             dataset: "pole-health".into(),
             dimension: "infrastructure".into(),
@@ -164,16 +169,18 @@ pub struct Event<'a> {
 }
 
 /// Connects the pole's uplink: to the configured broker, or to an embedded broker
-/// started here when none is configured.
+/// started here when none is configured. Messages on the `inbox`'s subscriptions are
+/// delivered to it.
 pub fn connect(
     config: &UplinkConfig,
     uplink: Arc<Uplink>,
     clock: Arc<dyn sao_hardware::TimeSource>,
+    inbox: Inbox,
 ) -> anyhow::Result<mqtt::Link> {
     if config.broker.is_none() {
         broker::start(config.embedded_listen)?;
     }
-    mqtt::start(config, uplink, clock)
+    mqtt::start(config, uplink, clock, inbox)
 }
 
 /// What the retained status topic currently says: whether the pole is up and what it runs.
@@ -269,12 +276,13 @@ impl Uplink {
         &self,
         topic: String,
         class: Class,
+        retain: bool,
         payload: Map<String, Value>,
     ) -> Result<(), OutboxError> {
         let record = NewRecord {
             topic: topic.clone(),
             class,
-            retain: false,
+            retain,
             payload,
         };
         let queued = self.outbox.enqueue(record).inspect_err(|e| {
@@ -284,7 +292,7 @@ impl Uplink {
             tap.publish(&UplinkRecord {
                 topic,
                 qos: 1,
-                retain: false,
+                retain,
                 payload: queued.payload,
             });
         }
@@ -311,7 +319,7 @@ impl Uplink {
             .map(|m| (m.name.clone(), json!({ "value": m.value, "unit": m.unit })))
             .collect();
         payload.insert("metrics".into(), Value::Object(metrics));
-        self.queue(topic, Class::Telemetry, payload)
+        self.queue(topic, Class::Telemetry, false, payload)
     }
 
     /// Queues an event for `…/evt/{plugin}/{kind}`. Critical events are alarms.
@@ -332,7 +340,23 @@ impl Uplink {
             Severity::Critical => Class::Alarm,
             _ => Class::Event,
         };
-        self.queue(topic, class, payload)
+        self.queue(topic, class, false, payload)
+    }
+
+    /// Queues a retained state document for `…/{suffix}` (a reported config, a deployment
+    /// status): `body`'s members follow the envelope, and the broker keeps the latest for
+    /// whoever subscribes later.
+    pub fn state(
+        &self,
+        source: &Source,
+        suffix: &str,
+        body: Map<String, Value>,
+        ts: u64,
+    ) -> Result<(), OutboxError> {
+        let topic = format!("{}/{suffix}", self.identity.topic_prefix());
+        let mut payload = self.envelope(source, ts);
+        payload.extend(body);
+        self.queue(topic, Class::Event, true, payload)
     }
 
     /// The status topic, `…/status`.

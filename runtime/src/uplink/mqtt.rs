@@ -11,20 +11,25 @@
 //! until the forwarder has stopped sending, then empties rumqttc's queues (the clean session
 //! would discard them anyway); the forwarder starts again from the outbox on the next
 //! connection, marking records older than it `historical`.
+//!
+//! Inbound, the forwarder subscribes the [`Inbox`]'s filters at every connection and
+//! follows their changes; the driver hands each message that arrives to the inbox.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use rumqttc::{
     AsyncClient, ConnectionError, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, QoS,
+    SubscribeFilter,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use sao_hardware::TimeSource;
 
+use super::inbox::{Inbox, Incoming};
 use super::outbox::{Class, Key, OutboxError};
 use super::{OfflineReason, StatusDoc, Uplink, UplinkConfig};
 
@@ -75,11 +80,13 @@ enum LinkEvent {
     Closed,
 }
 
-/// Starts the link to the broker `config` names (or the embedded one).
+/// Starts the link to the broker `config` names (or the embedded one); messages on the
+/// `inbox`'s subscriptions are delivered to it.
 pub fn start(
     config: &UplinkConfig,
     uplink: Arc<Uplink>,
     clock: Arc<dyn TimeSource>,
+    inbox: Inbox,
 ) -> anyhow::Result<Link> {
     let endpoint = config.endpoint().map_err(anyhow::Error::msg)?;
     let identity = uplink.identity();
@@ -118,6 +125,7 @@ pub fn start(
         uplink: uplink.clone(),
         min_backoff: config.reconnect_min(),
         max_backoff: config.reconnect_max(),
+        inbox: inbox.deliver,
     };
     let driver = tokio::spawn(driver.run());
     let forwarder = Forwarder {
@@ -132,6 +140,8 @@ pub fn start(
         sending: HashSet::new(),
         cursors: [None; 3],
         rewinds: 0,
+        wanted: inbox.subscriptions.watch(),
+        subscribed: BTreeSet::new(),
     };
     let forwarder = tokio::spawn(forwarder.run(events_rx, stop_rx));
     Ok(Link {
@@ -249,6 +259,7 @@ struct Driver {
     uplink: Arc<Uplink>,
     min_backoff: Duration,
     max_backoff: Duration,
+    inbox: mpsc::UnboundedSender<Incoming>,
 }
 
 impl Driver {
@@ -277,6 +288,14 @@ impl Driver {
                     LinkEvent::Up
                 }
                 Ok(Event::Incoming(Packet::PubAck(ack))) => LinkEvent::Acked(ack.pkid),
+                Ok(Event::Incoming(Packet::Publish(publish))) => {
+                    // Nobody listening (a pole without remote control) is not an error.
+                    let _ = self.inbox.send(Incoming {
+                        topic: publish.topic,
+                        payload: publish.payload.to_vec(),
+                    });
+                    continue;
+                }
                 Ok(Event::Outgoing(Outgoing::Publish(pkid))) => LinkEvent::Sent(pkid),
                 Ok(Event::Outgoing(Outgoing::Disconnect)) => {
                     let _ = self.events.send(LinkEvent::Closed);
@@ -343,6 +362,10 @@ struct Forwarder {
     /// Per class, the last order read from the outbox in this session.
     cursors: [Option<u64>; 3],
     rewinds: u64,
+    /// The filters the inbox wants.
+    wanted: watch::Receiver<BTreeSet<String>>,
+    /// The filters subscribed in this session.
+    subscribed: BTreeSet<String>,
 }
 
 impl Forwarder {
@@ -365,6 +388,7 @@ impl Forwarder {
                     docs.mark_unchanged();
                     self.publish_status();
                 }
+                Ok(()) = self.wanted.changed() => self.subscribe(),
                 _ = outbox.queued() => {}
                 _ = expiry.tick() => self.expire(),
                 _ = &mut stop => break,
@@ -458,7 +482,32 @@ impl Forwarder {
             "uplink connected"
         );
         self.expire();
+        self.subscribe();
         self.publish_status();
+    }
+
+    /// Brings the session's subscriptions in line with the filters the inbox wants.
+    fn subscribe(&mut self) {
+        if self.session.is_none() {
+            return;
+        }
+        let wanted = self.wanted.borrow_and_update().clone();
+        let new: Vec<SubscribeFilter> = wanted
+            .difference(&self.subscribed)
+            .map(|f| SubscribeFilter::new(f.clone(), QoS::AtLeastOnce))
+            .collect();
+        if !new.is_empty() {
+            if let Err(e) = self.client.try_subscribe_many(new) {
+                tracing::error!("uplink: cannot subscribe: {e}");
+                return;
+            }
+        }
+        for gone in self.subscribed.difference(&wanted) {
+            if let Err(e) = self.client.try_unsubscribe(gone.clone()) {
+                tracing::error!("uplink: cannot unsubscribe {gone}: {e}");
+            }
+        }
+        self.subscribed = wanted;
     }
 
     fn disconnected(&mut self, message: String) {
@@ -467,6 +516,7 @@ impl Forwarder {
         self.in_flight.clear();
         self.sending.clear();
         self.cursors = [None; 3];
+        self.subscribed.clear();
         let repeated = self.status.borrow().last_error.as_deref() == Some(&message);
         if was_connected || !repeated {
             tracing::warn!("uplink: {message}; records wait in the outbox");
