@@ -1,4 +1,4 @@
-//! The `sao` command line: `run`, `sim`, `plugin new|pack|sign|verify|inspect`, `keygen`.
+//! The `sao` command line: `run`, `sim`, `plugin new|pack|sign|verify|inspect`, `ctl`, `keygen`.
 //! Errors are one clear line on stderr and a non-zero exit, never a panic.
 
 use std::collections::BTreeMap;
@@ -88,6 +88,8 @@ pub enum Command {
         #[command(subcommand)]
         command: PluginCommand,
     },
+    /// Operate poles remotely over MQTT: configure, list, watch.
+    Ctl(Box<crate::ctl::CtlArgs>),
     /// Generate an ed25519 key pair (`<out>.key`, `<out>.pub`).
     Keygen {
         /// Path stem of the key files.
@@ -210,6 +212,7 @@ fn execute(command: Command) -> anyhow::Result<()> {
             },
         ),
         Command::Plugin { command } => plugin_command(command),
+        Command::Ctl(args) => tokio_runtime()?.block_on(crate::ctl::run(*args)),
         Command::Keygen { out } => {
             let key = signing::generate_key();
             signing::write_key_pair(&key, &out)?;

@@ -17,6 +17,7 @@ pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod control;
+pub mod ctl;
 pub mod devices;
 pub mod engine;
 pub mod host;

@@ -358,6 +358,13 @@ impl Subscriber {
         Self { messages, client }
     }
 
+    /// Publishes `payload` retained at QoS 1 (as an operator tool would).
+    pub fn publish_retained(&self, topic: &str, payload: Vec<u8>) {
+        self.client
+            .publish(topic, rumqttc::QoS::AtLeastOnce, true, payload)
+            .unwrap();
+    }
+
     /// Everything received so far.
     pub fn messages(&self) -> Vec<Message> {
         self.messages.lock().unwrap().clone()
@@ -406,6 +413,8 @@ pub struct Schemas {
     telemetry: jsonschema::Validator,
     event: jsonschema::Validator,
     status: jsonschema::Validator,
+    reported: jsonschema::Validator,
+    desired: jsonschema::Validator,
 }
 
 impl Schemas {
@@ -430,6 +439,8 @@ impl Schemas {
             telemetry: build("telemetry.schema.json"),
             event: build("event.schema.json"),
             status: build("status.schema.json"),
+            reported: build("reported.schema.json"),
+            desired: build("desired-config.schema.json"),
         }
     }
 
@@ -441,6 +452,10 @@ impl Schemas {
             &self.event
         } else if message.topic.ends_with("/status") {
             &self.status
+        } else if message.topic.contains("/cfg/") && message.topic.ends_with("/reported") {
+            &self.reported
+        } else if message.topic.contains("/cfg/") && message.topic.ends_with("/desired") {
+            &self.desired
         } else {
             panic!("no schema for topic {}", message.topic);
         };

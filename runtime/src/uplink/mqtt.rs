@@ -94,22 +94,7 @@ pub fn start(
         .client_id
         .clone()
         .unwrap_or_else(|| format!("sao-{}-{}", identity.site, identity.id));
-    let mut options = MqttOptions::new(client_id, endpoint.host.clone(), endpoint.port);
-    options
-        .set_keep_alive(Duration::from_secs(config.keep_alive_s))
-        .set_clean_session(true)
-        .set_inflight(config.in_flight)
-        .set_max_packet_size(MAX_PACKET_BYTES, MAX_PACKET_BYTES);
-    if let Some(user) = &config.username {
-        let password = config.password().map_err(anyhow::Error::msg)?;
-        options.set_credentials(user.clone(), password.unwrap_or_default());
-    }
-    if endpoint.tls {
-        let tls = tls_config(config)?;
-        options.set_transport(rumqttc::Transport::tls_with_config(
-            rumqttc::TlsConfiguration::Rustls(Arc::new(tls)),
-        ));
-    }
+    let options = client_options(config, client_id)?;
     let window = usize::from(config.in_flight);
     let (client, eventloop) = AsyncClient::new(options, window + 8);
     let (events_tx, events_rx) = mpsc::unbounded_channel();
@@ -151,6 +136,29 @@ pub fn start(
         driver,
         uplink,
     })
+}
+
+/// Connection options for `config`'s broker: address, keep-alive, credentials and TLS, as
+/// a clean session (shared with `sao ctl`).
+pub fn client_options(config: &UplinkConfig, client_id: String) -> anyhow::Result<MqttOptions> {
+    let endpoint = config.endpoint().map_err(anyhow::Error::msg)?;
+    let mut options = MqttOptions::new(client_id, endpoint.host.clone(), endpoint.port);
+    options
+        .set_keep_alive(Duration::from_secs(config.keep_alive_s))
+        .set_clean_session(true)
+        .set_inflight(config.in_flight)
+        .set_max_packet_size(MAX_PACKET_BYTES, MAX_PACKET_BYTES);
+    if let Some(user) = &config.username {
+        let password = config.password().map_err(anyhow::Error::msg)?;
+        options.set_credentials(user.clone(), password.unwrap_or_default());
+    }
+    if endpoint.tls {
+        let tls = tls_config(config)?;
+        options.set_transport(rumqttc::Transport::tls_with_config(
+            rumqttc::TlsConfiguration::Rustls(Arc::new(tls)),
+        ));
+    }
+    Ok(options)
 }
 
 /// The rustls client config: the configured CA (or the system's roots) and, when given,
