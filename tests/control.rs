@@ -5,71 +5,22 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
+use common::control::{ctl, desired, operator_key, pole_config, probe, POLE, SITE};
 use common::mqtt::{wait_until, Message, Mosquitto, Schemas, Subscriber};
-use common::{dimming_files, misbehave_files_as, pole_body, with_tick_ms, Bench, PoleProcess};
-use ed25519_dalek::SigningKey;
+use common::{dimming_files, Bench, PoleProcess};
 use sao_runtime::control::document;
 use sao_runtime::plugin::signing;
 use serde_json::{json, Map, Value};
 
-const SITE: &str = "chachoengsao";
-const POLE: &str = "ccs-test-01";
 const LONG: Duration = Duration::from_secs(60);
-
-/// An operator key pair in `dir/operators` (the public half is what poles trust).
-fn operator_key(dir: &Path) -> SigningKey {
-    let key = signing::generate_key();
-    std::fs::create_dir_all(dir.join("operators")).unwrap();
-    signing::write_key_pair(&key, &dir.join("operators/operator")).unwrap();
-    key
-}
-
-/// The test pole as pole `id` in `groups`, on `broker`, trusting `operators/`.
-fn pole_config(id: &str, broker: &str, groups: &str, plugins: &str) -> String {
-    format!(
-        "{}\n[timing]\npoll-interval-ms = 100\nhealth-interval-s = 1\n\n[uplink]\nbroker = \"{broker}\"\nkeep-alive-s = 5\nreconnect-min-ms = 100\nreconnect-max-ms = 1000\n\n[control]\noperator-keys-dir = \"operators\"\ngroups = {groups}\n\n{plugins}",
-        pole_body().replace(POLE, id)
-    )
-}
-
-/// The misbehave fixture as plugin `probe`, ticking every 100 ms, in mode `ok`.
-fn probe(bench: &Bench) -> &'static str {
-    bench.package("probe", with_tick_ms(misbehave_files_as("probe"), 100));
-    "[[plugins]]\npackage = \"probe.sao\"\ngrants = [\"log\", \"kv\", \"telemetry\", \"alarm\", \"lighting\"]\ntelemetry-per-minute = 6000\nconfig = { mode = \"ok\" }\n"
-}
-
-/// Runs `sao ctl` against `broker` for the test site; returns (success, stdout, stderr).
-fn ctl(broker: &str, dir: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sao-e2e-host"))
-        .args(["ctl", "--broker", broker, "--site", SITE])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// A desired-config document for `target`.
-fn desired(target: &str, version: u64, config: Value) -> Map<String, Value> {
-    json!({ "target": target, "version": version, "config": config })
-        .as_object()
-        .unwrap()
-        .clone()
-}
 
 fn reports(sub: &Subscriber, plugin: &str) -> Vec<Message> {
     sub.on(&format!("/cfg/{plugin}/reported"))
 }
 
-/// The last `level` metric of the pole's lamp telemetry.
+/// The level of every lamp record received, and whether it was sent late (historical).
 fn lamp_levels(sub: &Subscriber) -> Vec<(f64, bool)> {
     sub.on("/tele/sao/lamp-main")
         .iter()

@@ -31,6 +31,11 @@ impl Bus {
         });
     }
 
+    /// Removes the plugin at `index`; later plugins move down by one, as in the runtime.
+    pub fn remove(&mut self, index: usize) {
+        self.subscriptions.remove(index);
+    }
+
     /// The calls each plugin gets at `now`: its subscribed readings, then its tick if due.
     /// A tick schedule that fell behind (pole paused) skips ahead rather than bursting.
     pub fn route(&mut self, readings: &[Reading], now_ms: u64) -> Vec<Vec<Call>> {

@@ -285,6 +285,8 @@ fn run_pole(path: &Path) -> anyhow::Result<()> {
                 _ = tokio::time::sleep_until(next_step) => {
                     sync_clock();
                     runtime.step().await;
+                    // Health windows and download timeouts run on the pole's clock.
+                    controller.advance(&mut runtime).await;
                     // Read each time: operators may change the interval remotely.
                     let poll = runtime.config().timing.poll_interval_ms;
                     next_step = (next_step + std::time::Duration::from_millis(poll))

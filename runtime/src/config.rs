@@ -157,7 +157,8 @@ pub struct PluginSpec {
 }
 
 impl PluginSpec {
-    fn default_telemetry_per_minute() -> u32 {
+    /// Upstream records per minute a plugin may send unless configured otherwise.
+    pub fn default_telemetry_per_minute() -> u32 {
         120
     }
 }

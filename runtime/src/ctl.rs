@@ -10,12 +10,15 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use clap::{Args, Subcommand};
+use ed25519_dalek::SigningKey;
 use rumqttc::{AsyncClient, Event, EventLoop, Packet, QoS};
 use serde_json::{json, Map, Value};
 
+use crate::control::deploy::{file_digest, DeploymentDoc, PackageSource, Wanted};
 use crate::control::{document, SITE_GROUP};
 use crate::plugin::manifest::{is_name, HOST_ID};
 use crate::plugin::signing;
+use crate::plugin::{Capability, Package, TrustStore};
 use crate::uplink::mqtt::client_options;
 use crate::uplink::UplinkConfig;
 
@@ -68,6 +71,11 @@ pub enum CtlCommand {
     /// Set the desired config of a plugin (`sao` for the runtime) on a pole or a group,
     /// then show what the poles report.
     Config(SetConfig),
+    /// Deploy a plugin package (install or upgrade) to a pole or a group, then show how
+    /// each pole's deployment ends.
+    Deploy(DeployPlugin),
+    /// Remove a plugin from a pole or a group.
+    Remove(RemovePlugin),
     /// List the site's poles and what they report: status, plugins, config versions.
     Poles {
         /// Seconds to collect retained reports.
@@ -117,6 +125,60 @@ pub struct SetConfig {
     pub expect: Option<usize>,
 }
 
+/// Signing and waiting, shared by the commands that change poles.
+#[derive(Debug, Args)]
+pub struct Change {
+    /// Who it is for.
+    #[command(flatten)]
+    pub to: Addressee,
+    /// Document version; must exceed the one in force (default: now, in seconds).
+    #[arg(long)]
+    pub version: Option<u64>,
+    /// Operator private key to sign with (poles require a signature by default).
+    #[arg(long, env = "SAO_OPERATOR_KEY")]
+    pub key: Option<PathBuf>,
+    /// Seconds to wait for the poles' answers (0: publish and return).
+    #[arg(long, default_value_t = 120.0)]
+    pub wait: f64,
+    /// Stop waiting once this many poles answered (default for one pole: 1).
+    #[arg(long)]
+    pub expect: Option<usize>,
+    /// Overwrite the deployment document on the broker even if it is not signed by
+    /// `--key` (otherwise it is kept and extended).
+    #[arg(long)]
+    pub replace: bool,
+}
+
+/// `sao ctl deploy`.
+#[derive(Debug, Args)]
+pub struct DeployPlugin {
+    /// The signed `.sao` package.
+    pub package: PathBuf,
+    /// Capabilities to grant, comma-separated (default: those the manifest asks for).
+    #[arg(long, value_delimiter = ',')]
+    pub grants: Option<Vec<Capability>>,
+    /// Seconds the new version must run without a crash before it counts as deployed.
+    #[arg(long, default_value_t = 60)]
+    pub health_window_s: u64,
+    /// Chunk size on the broker, in KiB.
+    #[arg(long, default_value_t = 256)]
+    pub chunk_kib: usize,
+    /// Where, how and how long.
+    #[command(flatten)]
+    pub change: Change,
+}
+
+/// `sao ctl remove`.
+#[derive(Debug, Args)]
+pub struct RemovePlugin {
+    /// The plugin id.
+    #[arg(long)]
+    pub plugin: String,
+    /// Where, how and how long.
+    #[command(flatten)]
+    pub change: Change,
+}
+
 /// Runs a `sao ctl` command.
 pub async fn run(args: CtlArgs) -> anyhow::Result<()> {
     let CtlArgs {
@@ -129,6 +191,8 @@ pub async fn run(args: CtlArgs) -> anyhow::Result<()> {
     }
     match command {
         CtlCommand::Config(set) => set_config(connection, set).await,
+        CtlCommand::Deploy(deploy) => deploy_plugin(connection, deploy).await,
+        CtlCommand::Remove(remove) => remove_plugin(connection, remove).await,
         CtlCommand::Poles { wait, json } => list_poles(connection, seconds(wait)?, json).await,
         CtlCommand::Watch { count } => watch(connection, count).await,
     }
@@ -228,16 +292,45 @@ fn json_message(event: Event) -> Option<(String, Value)> {
     }
 }
 
+/// The target name (`{site}/{pole}` or `{site}/group/{group}`) and how to say it.
+fn target_of(site: &str, to: &Addressee) -> (String, String) {
+    match (&to.pole, &to.group) {
+        (Some(pole), _) => (format!("{site}/{pole}"), format!("pole {pole}")),
+        (_, Some(group)) => (format!("{site}/group/{group}"), format!("group {group}")),
+        _ => unreachable!("clap requires one addressee"),
+    }
+}
+
+/// The default document version: now, in seconds since the epoch.
+fn now_version() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_secs())
+}
+
+/// The operator key, if one was given.
+fn operator_key(path: Option<&PathBuf>) -> anyhow::Result<Option<SigningKey>> {
+    path.map(|p| signing::read_signing_key(p).map_err(anyhow::Error::from))
+        .transpose()
+}
+
+/// Signs `doc` with `key` if there is one; says how it went out.
+fn seal(doc: Map<String, Value>, key: Option<&SigningKey>) -> (Map<String, Value>, String) {
+    match key {
+        Some(key) => (
+            document::sign(doc, key),
+            format!("signed by {}", signing::key_id(&key.verifying_key())),
+        ),
+        None => (doc, "unsigned".to_string()),
+    }
+}
+
 async fn set_config(connection: &Connection, set: SetConfig) -> anyhow::Result<()> {
     if set.plugin != HOST_ID && !is_name(&set.plugin) {
         bail!("--plugin `{}` is not a plugin id", set.plugin);
     }
     let site = &connection.site;
-    let (target, what) = match (&set.to.pole, &set.to.group) {
-        (Some(pole), _) => (format!("{site}/{pole}"), format!("pole {pole}")),
-        (_, Some(group)) => (format!("{site}/group/{group}"), format!("group {group}")),
-        _ => unreachable!("clap requires one addressee"),
-    };
+    let (target, what) = target_of(site, &set.to);
     let config = match (&set.json, &set.file, set.withdraw) {
         (_, _, true) => Value::Null,
         (Some(text), _, _) => serde_json::from_str(text).context("--json is not JSON")?,
@@ -252,23 +345,13 @@ async fn set_config(connection: &Connection, set: SetConfig) -> anyhow::Result<(
     if !(config.is_object() || config.is_null()) {
         bail!("the config must be a JSON object");
     }
-    let version = set.version.unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(1, |d| d.as_secs())
-    });
+    let version = set.version.unwrap_or_else(now_version);
     let mut doc = Map::new();
     doc.insert("target".into(), json!(target));
     doc.insert("version".into(), json!(version));
     doc.insert("config".into(), config);
-    let signer = match &set.key {
-        Some(path) => {
-            let key = signing::read_signing_key(path)?;
-            doc = document::sign(doc, &key);
-            format!("signed by {}", signing::key_id(&key.verifying_key()))
-        }
-        None => "unsigned".to_string(),
-    };
+    let key = operator_key(set.key.as_ref())?;
+    let (doc, signer) = seal(doc, key.as_ref());
 
     let reported = format!("sao/v1/{site}/+/cfg/{}/reported", set.plugin);
     let mut session = Session::open(connection, &[reported]).await?;
@@ -416,4 +499,224 @@ async fn watch(connection: &Connection, count: Option<usize>) -> anyhow::Result<
         seen += 1;
     }
     Ok(())
+}
+
+/// The deployment document in force on the broker for `target` (retained), if any,
+/// checked against the operator's own key unless `replace`.
+async fn current_deployment(
+    session: &mut Session,
+    topic: &str,
+    target: &str,
+    key: Option<&SigningKey>,
+    replace: bool,
+) -> anyhow::Result<DeploymentDoc> {
+    // A retained document arrives right after the subscription; none means none.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    let mut found = None;
+    let mut others = Vec::new();
+    while let Some((t, value)) = session.next(Some(deadline)).await? {
+        if t == topic {
+            found = Some(value);
+            break;
+        }
+        others.push((t, value));
+    }
+    session.buffered.extend(others);
+    let empty = DeploymentDoc {
+        version: 0,
+        plugins: Vec::new(),
+        remove: Vec::new(),
+    };
+    let Some(value) = found else {
+        return Ok(empty);
+    };
+    if replace {
+        let version = value["version"].as_u64().unwrap_or(0);
+        return Ok(DeploymentDoc { version, ..empty });
+    }
+    let mut trust = TrustStore::default();
+    if let Some(key) = key {
+        trust.add(key.verifying_key());
+    }
+    let verified =
+        document::verify(value.to_string().as_bytes(), target, &trust, true).map_err(|e| {
+            anyhow::anyhow!(
+                "the deployment document on the broker for {target} is not one you signed ({e}); \
+                 pass --replace to overwrite it"
+            )
+        })?;
+    let mut body = verified.body;
+    body.remove("target");
+    serde_json::from_value(Value::Object(body))
+        .with_context(|| format!("the deployment document on the broker for {target} is invalid"))
+}
+
+/// Publishes a new deployment document for `change`'s target, built from the one in
+/// force by `edit`, after `before` (chunks to publish first); then waits for the poles'
+/// final answers about `plugin`.
+async fn change_deployment(
+    connection: &Connection,
+    change: &Change,
+    plugin: &str,
+    chunks: Vec<(String, Vec<u8>)>,
+    edit: impl FnOnce(&mut DeploymentDoc),
+) -> anyhow::Result<()> {
+    let site = &connection.site;
+    let (target, what) = target_of(site, &change.to);
+    let topic = format!("sao/v1/{target}/deploy/desired");
+    let status = format!("sao/v1/{site}/+/deploy/status");
+    let key = operator_key(change.key.as_ref())?;
+    let mut session = Session::open(connection, &[topic.clone(), status]).await?;
+    let mut doc =
+        current_deployment(&mut session, &topic, &target, key.as_ref(), change.replace).await?;
+    edit(&mut doc);
+    doc.version = change
+        .version
+        .unwrap_or_else(|| now_version().max(doc.version + 1));
+    for (chunk_topic, bytes) in chunks {
+        session.publish_retained(&chunk_topic, bytes).await?;
+    }
+    let Value::Object(mut body) = serde_json::to_value(&doc)? else {
+        unreachable!("a document serialises to an object")
+    };
+    body.insert("target".into(), json!(target));
+    let (body, signer) = seal(body, key.as_ref());
+    session
+        .publish_retained(&topic, serde_json::to_vec(&body)?)
+        .await?;
+    println!(
+        "published deployment v{} for {what} ({signer})",
+        doc.version
+    );
+
+    let wait = seconds(change.wait)?;
+    if wait.is_zero() {
+        return Ok(());
+    }
+    let expect = change.expect.or(change.to.pole.as_ref().map(|_| 1));
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut answers: BTreeMap<String, String> = BTreeMap::new();
+    while expect.is_none_or(|n| answers.len() < n) {
+        let Some((topic, report)) = session.next(Some(deadline)).await? else {
+            break;
+        };
+        if !topic.ends_with("/deploy/status") {
+            continue;
+        }
+        let pole = topic.split('/').nth(3).unwrap_or_default().to_string();
+        let entry = report["plugins"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| {
+                p["id"] == plugin && p["doc-version"] == doc.version && p["target"] == json!(target)
+            });
+        let Some(entry) = entry else { continue };
+        let state = entry["state"].as_str().unwrap_or("?").to_string();
+        if state == "QUEUED" || state == "IN_PROGRESS" {
+            continue;
+        }
+        if answers.insert(pole.clone(), state.clone()).is_none() {
+            let running = entry["running"].as_str().unwrap_or("nothing");
+            match entry["reason"].as_str() {
+                Some(reason) => println!("  {pole:<16} {state} (running {running}): {reason}"),
+                None => println!("  {pole:<16} {state} (running {running})"),
+            }
+        }
+    }
+    let ok = answers
+        .values()
+        .filter(|s| *s == "SUCCEEDED" || *s == "REMOVED")
+        .count();
+    println!("{ok} succeeded, {} failed", answers.len() - ok);
+    if let Some(n) = expect.filter(|&n| answers.len() < n) {
+        bail!(
+            "{} of {n} poles answered within {} s (offline poles deploy when they reconnect)",
+            answers.len(),
+            wait.as_secs_f64()
+        );
+    }
+    if ok < answers.len() {
+        bail!("failed on {} poles", answers.len() - ok);
+    }
+    Ok(())
+}
+
+async fn deploy_plugin(connection: &Connection, deploy: DeployPlugin) -> anyhow::Result<()> {
+    let path = &deploy.package;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let package = Package::read(&bytes).with_context(|| format!("{} refused", path.display()))?;
+    anyhow::ensure!(
+        package.signature().is_some(),
+        "{} is not signed; poles install only packages signed by a vendor key they trust",
+        path.display()
+    );
+    let manifest = package.manifest();
+    let digest = file_digest(&bytes);
+    let hex = digest.trim_start_matches("sha256:").to_string();
+    let chunk_bytes = deploy.chunk_kib.clamp(1, 512) * 1024;
+    let chunks: Vec<(String, Vec<u8>)> = bytes
+        .chunks(chunk_bytes)
+        .enumerate()
+        .map(|(i, c)| {
+            (
+                format!("sao/v1/{}/pkg/{hex}/{i}", connection.site),
+                c.to_vec(),
+            )
+        })
+        .collect();
+    let wanted = Wanted {
+        id: manifest.id.clone(),
+        version: manifest.version.clone(),
+        digest,
+        source: PackageSource::Mqtt {
+            chunks: chunks.len() as u32,
+        },
+        grants: deploy
+            .grants
+            .clone()
+            .unwrap_or_else(|| manifest.capabilities.clone()),
+        telemetry_per_minute: crate::config::PluginSpec::default_telemetry_per_minute(),
+        health_window_s: deploy.health_window_s,
+    };
+    println!(
+        "{} {} ({} bytes in {} chunks), granting {}",
+        wanted.id,
+        wanted.version,
+        bytes.len(),
+        chunks.len(),
+        wanted
+            .grants
+            .iter()
+            .map(|g| g.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let id = wanted.id.clone();
+    change_deployment(connection, &deploy.change, &id, chunks, |doc| {
+        doc.plugins.retain(|w| w.id != wanted.id);
+        doc.remove.retain(|r| *r != wanted.id);
+        doc.plugins.push(wanted);
+    })
+    .await
+}
+
+async fn remove_plugin(connection: &Connection, remove: RemovePlugin) -> anyhow::Result<()> {
+    if !is_name(&remove.plugin) {
+        bail!("--plugin `{}` is not a plugin id", remove.plugin);
+    }
+    let id = remove.plugin.clone();
+    change_deployment(
+        connection,
+        &remove.change,
+        &remove.plugin,
+        Vec::new(),
+        |doc| {
+            doc.plugins.retain(|w| w.id != id);
+            if !doc.remove.contains(&id) {
+                doc.remove.push(id);
+            }
+        },
+    )
+    .await
 }

@@ -30,6 +30,14 @@ pub struct Rejected {
     pub reason: String,
 }
 
+/// What the retained status says of one plugin, to tell when it must be republished.
+#[derive(Debug, Clone, PartialEq)]
+struct StatusEntry {
+    id: String,
+    version: String,
+    state: &'static str,
+}
+
 /// A running pole.
 pub struct Runtime {
     engine: SaoEngine,
@@ -45,7 +53,7 @@ pub struct Runtime {
     config: PoleConfig,
     next_health_ms: u64,
     /// Each plugin's state when the status was last published.
-    published_states: Vec<&'static str>,
+    published_states: Vec<StatusEntry>,
 }
 
 impl Runtime {
@@ -119,9 +127,28 @@ impl Runtime {
         Ok(self.start(prepared, spec, spec.config.clone()).await)
     }
 
-    /// Reads, verifies and compiles a package for `spec` without starting it. A refusal is
-    /// reported upstream and kept for the status.
+    /// Reads, verifies and compiles a package for `spec` without starting it; refused if
+    /// a plugin of the same id is installed. A refusal is reported upstream and kept for
+    /// the status.
     pub fn stage(&mut self, spec: &PluginSpec) -> Result<plugin::Prepared, String> {
+        self.stage_checked(spec, None)
+    }
+
+    /// Like [`Runtime::stage`] for a package that is to replace plugin `replaces` (which
+    /// the caller removes before starting it).
+    pub fn stage_replacement(
+        &mut self,
+        spec: &PluginSpec,
+        replaces: &str,
+    ) -> Result<plugin::Prepared, String> {
+        self.stage_checked(spec, Some(replaces))
+    }
+
+    fn stage_checked(
+        &mut self,
+        spec: &PluginSpec,
+        replaces: Option<&str>,
+    ) -> Result<plugin::Prepared, String> {
         let now = self.now();
         let package = &spec.package;
         let result = std::fs::read(package)
@@ -138,7 +165,7 @@ impl Runtime {
             })
             .and_then(|prepared| {
                 let id = &prepared.manifest.id;
-                if self.plugins.iter().any(|p| p.id() == id) {
+                if replaces != Some(id.as_str()) && self.plugins.iter().any(|p| p.id() == id) {
                     Err(format!("plugin `{id}` is already installed"))
                 } else {
                     Ok(prepared)
@@ -233,7 +260,7 @@ impl Runtime {
         // The retained status lists each plugin's state: keep it true when one changes.
         if self
             .plugin_states()
-            .ne(self.published_states.iter().copied())
+            .ne(self.published_states.iter().cloned())
         {
             self.publish_status(true);
         }
@@ -271,6 +298,22 @@ impl Runtime {
                 now,
             );
         }
+    }
+
+    /// Stops and removes plugin `id` (its lamps go to the fail-safe level); returns
+    /// whether it was installed.
+    pub fn remove(&mut self, id: &str, reason: &str) -> bool {
+        let Some(index) = self.plugins.iter().position(|p| p.id() == id) else {
+            return false;
+        };
+        self.plugins.remove(index);
+        self.bus.remove(index);
+        let now = self.now();
+        let changes = self.services.devices.lamps().release(id, reason);
+        let safe_level = self.services.devices.lamps().safe_level();
+        reports::failsafe(&self.services.uplink, &changes, safe_level, now);
+        tracing::info!(plugin = id, "removed: {reason}");
+        true
     }
 
     /// Applies new runtime settings: loop timing, the lighting fail-safe, the restart
@@ -335,8 +378,12 @@ impl Runtime {
         Value::Array(installed.chain(rejected).collect())
     }
 
-    fn plugin_states(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.plugins.iter().map(|p| p.health().name())
+    fn plugin_states(&self) -> impl Iterator<Item = StatusEntry> + '_ {
+        self.plugins.iter().map(|p| StatusEntry {
+            id: p.id().to_string(),
+            version: p.manifest().version.clone(),
+            state: p.health().name(),
+        })
     }
 
     /// Publishes the retained status record.

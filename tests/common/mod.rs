@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod control;
 pub mod mqtt;
 
 use std::collections::BTreeMap;
@@ -188,14 +189,30 @@ lamps = [{ id = "main", rated-watts = 100.0 }]
 }
 
 /// A manifest's tick interval changed to `ms` (real-time tests cannot wait a minute).
-pub fn with_tick_ms(mut files: BTreeMap<String, Vec<u8>>, ms: u64) -> BTreeMap<String, Vec<u8>> {
+pub fn with_tick_ms(files: BTreeMap<String, Vec<u8>>, ms: u64) -> BTreeMap<String, Vec<u8>> {
+    with_manifest_value(files, "tick-interval-ms", &ms.to_string())
+}
+
+/// A manifest with the line `key = …` set to `key = value` (`value` in TOML syntax).
+pub fn with_manifest_value(
+    mut files: BTreeMap<String, Vec<u8>>,
+    key: &str,
+    value: &str,
+) -> BTreeMap<String, Vec<u8>> {
     let manifest = String::from_utf8(files[MANIFEST_FILE].clone()).unwrap();
-    let (head, tail) = manifest.split_once("tick-interval-ms = ").unwrap();
-    let rest = tail.split_once('\n').map_or("", |(_, r)| r);
-    files.insert(
-        MANIFEST_FILE.into(),
-        format!("{head}tick-interval-ms = {ms}\n{rest}").into_bytes(),
+    let prefix = format!("{key} = ");
+    assert!(
+        manifest.lines().any(|l| l.starts_with(&prefix)),
+        "no `{key}` in the manifest"
     );
+    let edited: String = manifest
+        .lines()
+        .map(|line| match line.starts_with(&prefix) {
+            true => format!("{prefix}{value}\n"),
+            false => format!("{line}\n"),
+        })
+        .collect();
+    files.insert(MANIFEST_FILE.into(), edited.into_bytes());
     files
 }
 

@@ -380,7 +380,8 @@ impl Subscriber {
 
     /// Waits until `check` holds on the messages received; panics with them if it never does.
     pub fn wait_for(&self, what: &str, timeout: Duration, check: impl Fn(&[Message]) -> bool) {
-        if !wait_until(timeout, || check(&self.messages.lock().unwrap())) {
+        // On a copy, so `check` may use the subscriber too.
+        if !wait_until(timeout, || check(&self.messages())) {
             let got = self.messages();
             let tail: Vec<_> = got.iter().rev().take(5).collect();
             panic!(
@@ -415,6 +416,8 @@ pub struct Schemas {
     status: jsonschema::Validator,
     reported: jsonschema::Validator,
     desired: jsonschema::Validator,
+    deploy_status: jsonschema::Validator,
+    deployment: jsonschema::Validator,
 }
 
 impl Schemas {
@@ -424,8 +427,11 @@ impl Schemas {
             serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
         };
         let envelope = read("envelope.schema.json");
+        let desired = read("desired-config.schema.json");
         let registry = jsonschema::Registry::new()
             .add(envelope["$id"].as_str().unwrap(), envelope.clone())
+            .unwrap()
+            .add(desired["$id"].as_str().unwrap(), desired.clone())
             .unwrap()
             .prepare()
             .unwrap();
@@ -441,6 +447,8 @@ impl Schemas {
             status: build("status.schema.json"),
             reported: build("reported.schema.json"),
             desired: build("desired-config.schema.json"),
+            deploy_status: build("deploy-status.schema.json"),
+            deployment: build("desired-deployment.schema.json"),
         }
     }
 
@@ -450,12 +458,16 @@ impl Schemas {
             &self.telemetry
         } else if message.topic.contains("/evt/") {
             &self.event
+        } else if message.topic.ends_with("/deploy/status") {
+            &self.deploy_status
         } else if message.topic.ends_with("/status") {
             &self.status
         } else if message.topic.contains("/cfg/") && message.topic.ends_with("/reported") {
             &self.reported
         } else if message.topic.contains("/cfg/") && message.topic.ends_with("/desired") {
             &self.desired
+        } else if message.topic.ends_with("/deploy/desired") {
+            &self.deployment
         } else {
             panic!("no schema for topic {}", message.topic);
         };

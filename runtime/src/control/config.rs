@@ -22,6 +22,10 @@ pub struct ControlConfig {
     /// least to most specific. The site-wide group `all` is implicit and comes first.
     #[serde(default)]
     pub groups: Vec<String>,
+    /// A package download that has not completed after this long fails (and stops
+    /// blocking the plugin's later deployments), in seconds.
+    #[serde(default = "ControlConfig::default_download_timeout_s")]
+    pub download_timeout_s: u64,
 }
 
 /// The implicit site-wide group.
@@ -33,6 +37,9 @@ impl ControlConfig {
     }
     fn default_operator_keys_dir() -> PathBuf {
         PathBuf::from("/etc/sao/operator-keys")
+    }
+    fn default_download_timeout_s() -> u64 {
+        600
     }
 
     /// Checks the group names can be topic segments.
@@ -66,6 +73,7 @@ impl Default for ControlConfig {
             require_signature: Self::default_require_signature(),
             operator_keys_dir: Self::default_operator_keys_dir(),
             groups: Vec::new(),
+            download_timeout_s: Self::default_download_timeout_s(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Operator control over MQTT: desired configurations for the runtime and each plugin,
-//! addressed to the pole or to its fleet groups, with reported state and an audit trail.
+//! and plugin deployments with rollback, addressed to the pole or to its fleet groups,
+//! with reported state and an audit trail.
 //!
 //! Flow: the MQTT link subscribes the pole's control topics ([`topics`]) and hands what
 //! arrives to [`Controller::handle`], which checks the document's signature and target
@@ -10,9 +11,15 @@
 //! ([`audit`]). Nothing is stored unless it applied, so the last good configuration keeps
 //! running. At boot [`Controller::boot`] starts the plugins with the stored documents
 //! already layered in, before the network is up.
+//!
+//! Deployments ([`deploy`], run by the `deployer` module) follow the same path in: a
+//! verified document becomes one job per plugin, advanced on every message and every main
+//! loop step ([`Controller::advance`]), reported on `…/deploy/status` (retained).
 
 pub mod audit;
 mod config;
+pub mod deploy;
+mod deployer;
 pub mod desired;
 pub mod document;
 pub mod topics;
@@ -20,17 +27,19 @@ pub mod topics;
 pub use config::{ControlConfig, SITE_GROUP};
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::config::RuntimeSettings;
+use crate::config::{PluginSpec, RuntimeSettings};
 use crate::plugin::manifest::{is_name, HOST_ID};
 use crate::plugin::TrustStore;
 use crate::runtime::Runtime;
 use crate::uplink::{Incoming, Source, Subscriptions, Uplink};
 use audit::{AuditEntry, AuditLog, Outcome};
+use deploy::DeployStore;
 use desired::{DesiredDoc, DesiredStore};
 use topics::{Subject, Targets};
 
@@ -54,6 +63,14 @@ pub struct Controller {
     subscriptions: Arc<Subscriptions>,
     /// The local (`pole.toml`) config of each plugin by id, and the runtime's as `sao`.
     defaults: HashMap<String, Value>,
+    /// `pole.toml`'s plugins by id (what a rollback may return to).
+    local: HashMap<String, PluginSpec>,
+    deploy: DeployStore,
+    /// Where deployed packages are kept.
+    packages_dir: PathBuf,
+    download_timeout_ms: u64,
+    /// The last deployment document refused, for the status (until one is accepted).
+    rejected_deployment: Option<Value>,
 }
 
 /// What became of one document.
@@ -90,6 +107,11 @@ impl Controller {
             uplink,
             subscriptions,
             defaults: HashMap::new(),
+            local: HashMap::new(),
+            deploy: DeployStore::open(db)?,
+            packages_dir: runtime.config().storage.data_dir.join("packages"),
+            download_timeout_ms: config.download_timeout_s * 1000,
+            rejected_deployment: None,
         })
     }
 
@@ -103,8 +125,9 @@ impl Controller {
         &self.audit
     }
 
-    /// Starts the pole: the runtime settings and every configured plugin, each with the
-    /// stored desired documents layered over its local config.
+    /// Starts the pole: the runtime settings and every plugin it should run (deployed
+    /// packages in place of `pole.toml`'s), each with the stored desired documents layered
+    /// over its local config; then resumes interrupted deployments.
     pub async fn boot(&mut self, runtime: &mut Runtime) {
         let local = serde_json::to_value(runtime.config().settings()).expect("settings serialise");
         self.defaults.insert(HOST_ID.into(), local);
@@ -113,16 +136,9 @@ impl Controller {
             Ok(settings) => runtime.apply_settings(settings),
             Err(e) => tracing::error!("stored runtime settings not applied: {e}"),
         }
-        for spec in runtime.config().plugins.clone() {
-            let Ok(prepared) = runtime.stage(&spec) else {
-                continue; // reported by the runtime
-            };
-            let id = prepared.manifest.id.clone();
-            self.defaults.insert(id.clone(), spec.config.clone());
-            let config = self.effective(&id, None);
-            runtime.start(prepared, &spec, config).await;
-        }
+        self.start_plugins(runtime).await;
         runtime.publish_status(true);
+        self.resume(runtime).await;
     }
 
     /// The config of `plugin`: its local defaults with the documents in force layered
@@ -139,6 +155,10 @@ impl Controller {
 
     /// Handles one message from the pole's control topics.
     pub async fn handle(&mut self, runtime: &mut Runtime, message: Incoming) {
+        if let Some((hex, index)) = self.targets.parse_chunk(&message.topic) {
+            let hex = hex.to_string();
+            return self.chunk(runtime, &hex, index, &message.payload).await;
+        }
         let Some(addressed) = self.targets.parse(&message.topic) else {
             tracing::warn!(topic = %message.topic, "control: message on an unexpected topic ignored");
             return;
@@ -163,10 +183,10 @@ impl Controller {
                     self.conclude(runtime, "config", &plugin, &target, verdict);
                 }
             }
-            Subject::Deployment => tracing::warn!(
-                %target,
-                "control: deployment documents are not handled yet"
-            ),
+            Subject::Deployment => {
+                self.deployment(runtime, addressed.rank, &message.payload)
+                    .await
+            }
         }
     }
 

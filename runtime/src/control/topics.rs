@@ -29,6 +29,7 @@ pub struct Addressed {
 /// The targets one pole listens to, lowest precedence first.
 #[derive(Debug, Clone)]
 pub struct Targets {
+    site: String,
     /// Target names (`{site}/group/{group}` …, then `{site}/{pole}`).
     names: Vec<String>,
 }
@@ -42,7 +43,25 @@ impl Targets {
             .map(|g| format!("{site}/group/{g}"))
             .chain(std::iter::once(format!("{site}/{pole}")))
             .collect();
-        Self { names }
+        Self {
+            site: site.to_string(),
+            names,
+        }
+    }
+
+    /// The filter for the chunks of package `hex` (`sao/v1/{site}/pkg/{hex}/+`).
+    pub fn chunk_filter(&self, hex: &str) -> String {
+        format!("sao/v1/{}/pkg/{hex}/+", self.site)
+    }
+
+    /// The package hex digest and chunk index of a chunk topic.
+    pub fn parse_chunk<'t>(&self, topic: &'t str) -> Option<(&'t str, u32)> {
+        let rest = topic
+            .strip_prefix("sao/v1/")?
+            .strip_prefix(self.site.as_str())?
+            .strip_prefix("/pkg/")?;
+        let (hex, index) = rest.split_once('/')?;
+        Some((hex, index.parse().ok()?))
     }
 
     /// Target names, lowest precedence first.
@@ -124,5 +143,9 @@ mod tests {
             assert_eq!(t.parse(foreign), None, "{foreign}");
         }
         assert_eq!(t.filters().len(), 6);
+        assert_eq!(t.parse_chunk("sao/v1/ccs/pkg/abc/3"), Some(("abc", 3)));
+        assert_eq!(t.parse_chunk("sao/v1/ccs/pkg/abc/x"), None);
+        assert_eq!(t.parse_chunk("sao/v1/other/pkg/abc/3"), None);
+        assert_eq!(t.chunk_filter("abc"), "sao/v1/ccs/pkg/abc/+");
     }
 }

@@ -56,6 +56,17 @@ impl Capability {
     }
 }
 
+impl std::str::FromStr for Capability {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        Self::from_interface(name).ok_or_else(|| {
+            let all: Vec<&str> = Self::ALL.iter().map(|c| c.name()).collect();
+            format!("unknown capability `{name}` (one of {})", all.join(", "))
+        })
+    }
+}
+
 impl fmt::Display for Capability {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

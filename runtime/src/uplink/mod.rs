@@ -67,8 +67,11 @@ impl Identity {
                 ));
             }
         }
-        if self.id == "group" {
-            return Err("pole.id `group` is reserved for fleet-group topics".into());
+        if matches!(self.id.as_str(), "group" | "pkg") {
+            return Err(format!(
+                "pole.id `{}` is reserved (fleet-group and package topics)",
+                self.id
+            ));
         }
         if !(-90.0..=90.0).contains(&self.latitude) || !(-180.0..=180.0).contains(&self.longitude) {
             return Err(format!(
