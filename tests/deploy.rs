@@ -51,7 +51,7 @@ fn wait_job(sub: &Subscriber, doc_version: u64, state: &str, phase: Option<&str>
 
 /// The probe versions the pole's statuses have listed, in order.
 fn running_versions(sub: &Subscriber) -> Vec<String> {
-    sub.on("/status")
+    sub.on(&format!("{POLE}/status"))
         .iter()
         .filter(|m| m.payload["online"] == true)
         .filter_map(|m| {

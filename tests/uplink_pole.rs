@@ -37,7 +37,10 @@ fn fixture(bench: &Bench, id: &str, tick_ms: u64) {
 }
 
 fn statuses(sub: &Subscriber) -> Vec<Value> {
-    sub.on("/status").into_iter().map(|m| m.payload).collect()
+    sub.on(&format!("{PREFIX}/status"))
+        .into_iter()
+        .map(|m| m.payload)
+        .collect()
 }
 
 #[test]
@@ -59,7 +62,7 @@ fn plugin_records_arrive_on_their_topics_with_birth_last_will_and_rebirth() {
             && m.iter().any(|m| m.topic.ends_with("/tele/sao/lamp-main"))
             && m.iter().any(|m| m.topic.ends_with("/tele/sao/outbox"))
             && m.iter().any(|m| m.topic.ends_with("/evt/sao/plugin-state"))
-            && m.iter().any(|m| m.topic.ends_with("/status"))
+            && m.iter().any(|m| m.topic == format!("{PREFIX}/status"))
     });
     for m in sub.messages() {
         schemas.check(&m);
@@ -84,7 +87,7 @@ fn plugin_records_arrive_on_their_topics_with_birth_last_will_and_rebirth() {
     sub.wait_for("the Last Will", LONG, |m| {
         m.iter()
             .rev()
-            .find(|m| m.topic.ends_with("/status"))
+            .find(|m| m.topic == format!("{PREFIX}/status"))
             .is_some_and(|m| m.payload["online"] == false)
     });
     let will = statuses(&sub).pop().unwrap();
@@ -102,7 +105,9 @@ fn plugin_records_arrive_on_their_topics_with_birth_last_will_and_rebirth() {
     let before = sub.messages().len();
     let pole = PoleProcess::start(&bench, &config);
     sub.wait_for("re-birth and new heartbeats", LONG, |m| {
-        m[before..].iter().any(|m| m.topic.ends_with("/status"))
+        m[before..]
+            .iter()
+            .any(|m| m.topic == format!("{PREFIX}/status"))
             && m[before..].iter().filter(|m| m.topic == heartbeat).count() >= 2
     });
     let rebirth = statuses(&sub).pop().unwrap();
@@ -128,7 +133,7 @@ fn plugin_records_arrive_on_their_topics_with_birth_last_will_and_rebirth() {
     sub.wait_for("the offline status", LONG, |m| {
         m.iter()
             .rev()
-            .find(|m| m.topic.ends_with("/status"))
+            .find(|m| m.topic == format!("{PREFIX}/status"))
             .is_some_and(|m| m.payload["reason"] == "shutdown")
     });
     for m in sub.messages() {

@@ -226,8 +226,13 @@ impl PoleProcess {
     /// Writes `config` as the bench's `pole.toml` and starts `sao run` on it, logging JSON
     /// lines to the bench's `sao.log` (appended across restarts).
     pub fn start(bench: &Bench, config: &str) -> Self {
-        std::fs::write(bench.path("pole.toml"), config).unwrap();
-        let log = bench.path("sao.log");
+        Self::start_in(bench.dir.path(), config)
+    }
+
+    /// Like [`PoleProcess::start`] in directory `dir`.
+    pub fn start_in(dir: &Path, config: &str) -> Self {
+        std::fs::write(dir.join("pole.toml"), config).unwrap();
+        let log = dir.join("sao.log");
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -235,7 +240,7 @@ impl PoleProcess {
             .unwrap();
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_sao-e2e-host"))
             .args(["--log-format", "json", "run", "--config", "pole.toml"])
-            .current_dir(bench.dir.path())
+            .current_dir(dir)
             .stdout(std::process::Stdio::null())
             .stderr(file)
             .spawn()

@@ -112,7 +112,10 @@ impl Controller {
             }
         }
         self.advance(runtime).await;
-        self.publish_deploy_status(runtime);
+        // Say what runs now, if there is anything to say.
+        if !self.deploy.jobs().is_empty() {
+            self.publish_deploy_status(runtime);
+        }
     }
 
     /// Handles a desired deployment document from `target` (rank `rank`).
