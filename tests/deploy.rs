@@ -87,6 +87,15 @@ fn published_version(out: &str) -> u64 {
     rest.split_whitespace().next().unwrap().parse().unwrap()
 }
 
+/// Deploys the bench's package `file` with `sao ctl`, which must fail; returns the job.
+fn refused_by_ctl(site: &Site, file: &str) -> Value {
+    let (ok, out, _) = deploy(&site.broker, site.dir(), &site.bench.path(file), &[]);
+    assert!(!ok, "{out}");
+    let refused = job(&site.sub, published_version(&out)).unwrap();
+    assert_eq!(refused["state"], "FAILED", "{refused}");
+    refused
+}
+
 fn heartbeats(sub: &Subscriber) -> usize {
     sub.on("/tele/probe/heartbeat").len()
 }
@@ -229,15 +238,7 @@ fn tampered_misdigested_and_unknown_vendor_packages_are_refused_and_nothing_is_i
     let wasm = tampered.windows(4).position(|w| w == b"\0asm").unwrap();
     tampered[wasm + 1000] ^= 0x01;
     std::fs::write(site.bench.path("tampered.sao"), &tampered).unwrap();
-    let (ok, out, _) = deploy(
-        &site.broker,
-        site.dir(),
-        &site.bench.path("tampered.sao"),
-        &[],
-    );
-    assert!(!ok);
-    let refused = job(&site.sub, published_version(&out)).unwrap();
-    assert_eq!(refused["state"], "FAILED", "{refused}");
+    let refused = refused_by_ctl(&site, "tampered.sao");
     assert!(
         refused["reason"]
             .as_str()
@@ -250,15 +251,7 @@ fn tampered_misdigested_and_unknown_vendor_packages_are_refused_and_nothing_is_i
     let mut stranger = sao_runtime::plugin::Package::read(&good).unwrap();
     stranger.sign(&signing::generate_key());
     std::fs::write(site.bench.path("stranger.sao"), stranger.to_bytes()).unwrap();
-    let (ok, out, _) = deploy(
-        &site.broker,
-        site.dir(),
-        &site.bench.path("stranger.sao"),
-        &[],
-    );
-    assert!(!ok);
-    let refused = job(&site.sub, published_version(&out)).unwrap();
-    assert_eq!(refused["state"], "FAILED");
+    let refused = refused_by_ctl(&site, "stranger.sao");
     assert!(
         refused["reason"]
             .as_str()
@@ -272,7 +265,7 @@ fn tampered_misdigested_and_unknown_vendor_packages_are_refused_and_nothing_is_i
     let hex = announced.trim_start_matches("sha256:");
     site.sub
         .publish_retained(&format!("sao/v1/{SITE}/pkg/{hex}/0"), good.clone());
-    let version = published_version(&out) + 1;
+    let version = refused["doc-version"].as_u64().unwrap() + 1;
     let operator = signing::read_signing_key(&site.bench.path(KEY)).unwrap();
     let doc = document::sign(
         object(json!({
@@ -389,6 +382,100 @@ fn sigkill_mid_download_and_mid_health_window_leaves_one_version_running_and_rep
         1,
         "0.2.0's package is dropped once 0.3.0 succeeded"
     );
+    check_schemas(&site.sub);
+    assert!(pole.terminate());
+}
+
+/// Python's `http.server` serving a directory on a free port, stopped when dropped.
+struct HttpServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl HttpServer {
+    fn serve(dir: &Path) -> Self {
+        let port = common::mqtt::free_port();
+        let child = std::process::Command::new("python3")
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+            ])
+            .arg("--directory")
+            .arg(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 is installed (.ci/setup)");
+        assert!(
+            common::mqtt::wait_until(Duration::from_secs(10), || {
+                std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            }),
+            "http.server did not start"
+        );
+        Self { child, port }
+    }
+
+    fn url(&self, file: &str) -> String {
+        format!("http://127.0.0.1:{}/{file}", self.port)
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_package_from_an_http_url_deploys_and_bad_downloads_are_refused() {
+    let (site, pole) = Site::start();
+    let http = HttpServer::serve(site.dir());
+    let v2 = probe_version(&site.bench, "0.2.0");
+    let url = http.url("probe-0.2.0.sao");
+    let (ok, out, err) = deploy(
+        &site.broker,
+        site.dir(),
+        &v2,
+        &["--url", &url, "--health-window-s", "1"],
+    );
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains(&format!("from {url}")), "{out}");
+    assert!(out.contains("SUCCEEDED (running 0.2.0)"), "{out}");
+    assert!(
+        site.sub.on("/pkg/").is_empty(),
+        "nothing went over the broker"
+    );
+
+    // The URL serves other bytes than the digest announced.
+    let v3 = probe_version(&site.bench, "0.3.0");
+    let (ok, out, _) = deploy(&site.broker, site.dir(), &v3, &["--url", &url]);
+    assert!(!ok, "{out}");
+    let refused = job(&site.sub, published_version(&out)).unwrap();
+    assert_eq!(refused["state"], "FAILED");
+    assert!(
+        refused["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("digest mismatch"),
+        "{refused}"
+    );
+
+    // Nothing there.
+    let missing = http.url("missing.sao");
+    let (ok, out, _) = deploy(&site.broker, site.dir(), &v3, &["--url", &missing]);
+    assert!(!ok, "{out}");
+    let refused = job(&site.sub, published_version(&out)).unwrap();
+    assert_eq!(refused["state"], "FAILED");
+    let reason = refused["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&missing) && reason.contains("404"),
+        "{reason}"
+    );
+    assert_eq!(refused["running"], "0.2.0");
     check_schemas(&site.sub);
     assert!(pole.terminate());
 }

@@ -99,9 +99,6 @@ pub struct SetConfig {
     /// The plugin to configure (`sao` for the runtime's own settings).
     #[arg(long)]
     pub plugin: String,
-    /// Who it is for.
-    #[command(flatten)]
-    pub to: Addressee,
     /// The config as inline JSON: a merge patch over the pole's local config.
     #[arg(long, conflicts_with_all = ["file", "withdraw"])]
     pub json: Option<String>,
@@ -111,18 +108,9 @@ pub struct SetConfig {
     /// Withdraw this pole's or group's document (the others' still apply).
     #[arg(long)]
     pub withdraw: bool,
-    /// Document version; must exceed the one in force (default: now, in seconds).
-    #[arg(long)]
-    pub version: Option<u64>,
-    /// Operator private key to sign with (poles require a signature by default).
-    #[arg(long, env = "SAO_OPERATOR_KEY")]
-    pub key: Option<PathBuf>,
-    /// Seconds to wait for reports (0: publish and return).
-    #[arg(long, default_value_t = 10.0)]
-    pub wait: f64,
-    /// Stop waiting once this many poles reported (default for one pole: 1).
-    #[arg(long)]
-    pub expect: Option<usize>,
+    /// Where, how and how long.
+    #[command(flatten)]
+    pub change: Change,
 }
 
 /// Signing and waiting, shared by the commands that change poles.
@@ -137,12 +125,18 @@ pub struct Change {
     /// Operator private key to sign with (poles require a signature by default).
     #[arg(long, env = "SAO_OPERATOR_KEY")]
     pub key: Option<PathBuf>,
-    /// Seconds to wait for the poles' answers (0: publish and return).
-    #[arg(long, default_value_t = 120.0)]
+    /// Seconds to wait for the poles' answers (0: publish and return); `--expect` ends
+    /// the wait early.
+    #[arg(long, default_value_t = 90.0)]
     pub wait: f64,
     /// Stop waiting once this many poles answered (default for one pole: 1).
     #[arg(long)]
     pub expect: Option<usize>,
+}
+
+/// Overwriting another signer's deployment document, for `deploy` and `remove`.
+#[derive(Debug, Args)]
+pub struct Overwrite {
     /// Overwrite the deployment document on the broker even if it is not signed by
     /// `--key` (otherwise it is kept and extended).
     #[arg(long)]
@@ -163,9 +157,16 @@ pub struct DeployPlugin {
     /// Chunk size on the broker, in KiB.
     #[arg(long, default_value_t = 256)]
     pub chunk_kib: usize,
+    /// Have poles download the package from this HTTP(S) URL (where it must already
+    /// be) instead of receiving it over the broker in chunks.
+    #[arg(long)]
+    pub url: Option<String>,
     /// Where, how and how long.
     #[command(flatten)]
     pub change: Change,
+    /// Whether to overwrite another signer's document.
+    #[command(flatten)]
+    pub overwrite: Overwrite,
 }
 
 /// `sao ctl remove`.
@@ -177,6 +178,9 @@ pub struct RemovePlugin {
     /// Where, how and how long.
     #[command(flatten)]
     pub change: Change,
+    /// Whether to overwrite another signer's document.
+    #[command(flatten)]
+    pub overwrite: Overwrite,
 }
 
 /// Runs a `sao ctl` command.
@@ -330,7 +334,8 @@ async fn set_config(connection: &Connection, set: SetConfig) -> anyhow::Result<(
         bail!("--plugin `{}` is not a plugin id", set.plugin);
     }
     let site = &connection.site;
-    let (target, what) = target_of(site, &set.to);
+    let change = &set.change;
+    let (target, what) = target_of(site, &change.to);
     let config = match (&set.json, &set.file, set.withdraw) {
         (_, _, true) => Value::Null,
         (Some(text), _, _) => serde_json::from_str(text).context("--json is not JSON")?,
@@ -345,12 +350,12 @@ async fn set_config(connection: &Connection, set: SetConfig) -> anyhow::Result<(
     if !(config.is_object() || config.is_null()) {
         bail!("the config must be a JSON object");
     }
-    let version = set.version.unwrap_or_else(now_version);
+    let version = change.version.unwrap_or_else(now_version);
     let mut doc = Map::new();
     doc.insert("target".into(), json!(target));
     doc.insert("version".into(), json!(version));
     doc.insert("config".into(), config);
-    let key = operator_key(set.key.as_ref())?;
+    let key = operator_key(change.key.as_ref())?;
     let (doc, signer) = seal(doc, key.as_ref());
 
     let reported = format!("sao/v1/{site}/+/cfg/{}/reported", set.plugin);
@@ -363,11 +368,11 @@ async fn set_config(connection: &Connection, set: SetConfig) -> anyhow::Result<(
         "published {} config v{version} for {what} ({signer})",
         set.plugin
     );
-    let wait = seconds(set.wait)?;
+    let wait = seconds(change.wait)?;
     if wait.is_zero() {
         return Ok(());
     }
-    let expect = set.expect.or(set.to.pole.as_ref().map(|_| 1));
+    let expect = change.expect.or(change.to.pole.as_ref().map(|_| 1));
     let deadline = tokio::time::Instant::now() + wait;
     let mut reports: BTreeMap<String, (String, Option<String>)> = BTreeMap::new();
     while expect.is_none_or(|n| reports.len() < n) {
@@ -557,6 +562,7 @@ async fn current_deployment(
 async fn change_deployment(
     connection: &Connection,
     change: &Change,
+    overwrite: &Overwrite,
     plugin: &str,
     chunks: Vec<(String, Vec<u8>)>,
     edit: impl FnOnce(&mut DeploymentDoc),
@@ -567,8 +573,14 @@ async fn change_deployment(
     let status = format!("sao/v1/{site}/+/deploy/status");
     let key = operator_key(change.key.as_ref())?;
     let mut session = Session::open(connection, &[topic.clone(), status]).await?;
-    let mut doc =
-        current_deployment(&mut session, &topic, &target, key.as_ref(), change.replace).await?;
+    let mut doc = current_deployment(
+        &mut session,
+        &topic,
+        &target,
+        key.as_ref(),
+        overwrite.replace,
+    )
+    .await?;
     edit(&mut doc);
     doc.version = change
         .version
@@ -655,23 +667,30 @@ async fn deploy_plugin(connection: &Connection, deploy: DeployPlugin) -> anyhow:
     let digest = file_digest(&bytes);
     let hex = digest.trim_start_matches("sha256:").to_string();
     let chunk_bytes = deploy.chunk_kib.clamp(1, 512) * 1024;
-    let chunks: Vec<(String, Vec<u8>)> = bytes
-        .chunks(chunk_bytes)
-        .enumerate()
-        .map(|(i, c)| {
-            (
-                format!("sao/v1/{}/pkg/{hex}/{i}", connection.site),
-                c.to_vec(),
-            )
-        })
-        .collect();
+    let chunks: Vec<(String, Vec<u8>)> = match &deploy.url {
+        Some(_) => Vec::new(),
+        None => bytes
+            .chunks(chunk_bytes)
+            .enumerate()
+            .map(|(i, c)| {
+                (
+                    format!("sao/v1/{}/pkg/{hex}/{i}", connection.site),
+                    c.to_vec(),
+                )
+            })
+            .collect(),
+    };
+    let source = match &deploy.url {
+        Some(url) => PackageSource::Url(url.clone()),
+        None => PackageSource::Mqtt {
+            chunks: chunks.len() as u32,
+        },
+    };
     let wanted = Wanted {
         id: manifest.id.clone(),
         version: manifest.version.clone(),
         digest,
-        source: PackageSource::Mqtt {
-            chunks: chunks.len() as u32,
-        },
+        source,
         grants: deploy
             .grants
             .clone()
@@ -679,12 +698,15 @@ async fn deploy_plugin(connection: &Connection, deploy: DeployPlugin) -> anyhow:
         telemetry_per_minute: crate::config::PluginSpec::default_telemetry_per_minute(),
         health_window_s: deploy.health_window_s,
     };
+    let delivery = match &deploy.url {
+        Some(url) => format!("from {url}"),
+        None => format!("in {} chunks over the broker", chunks.len()),
+    };
     println!(
-        "{} {} ({} bytes in {} chunks), granting {}",
+        "{} {} ({} bytes {delivery}), granting {}",
         wanted.id,
         wanted.version,
         bytes.len(),
-        chunks.len(),
         wanted
             .grants
             .iter()
@@ -693,11 +715,18 @@ async fn deploy_plugin(connection: &Connection, deploy: DeployPlugin) -> anyhow:
             .join(", ")
     );
     let id = wanted.id.clone();
-    change_deployment(connection, &deploy.change, &id, chunks, |doc| {
-        doc.plugins.retain(|w| w.id != wanted.id);
-        doc.remove.retain(|r| *r != wanted.id);
-        doc.plugins.push(wanted);
-    })
+    change_deployment(
+        connection,
+        &deploy.change,
+        &deploy.overwrite,
+        &id,
+        chunks,
+        |doc| {
+            doc.plugins.retain(|w| w.id != wanted.id);
+            doc.remove.retain(|r| *r != wanted.id);
+            doc.plugins.push(wanted);
+        },
+    )
     .await
 }
 
@@ -709,6 +738,7 @@ async fn remove_plugin(connection: &Connection, remove: RemovePlugin) -> anyhow:
     change_deployment(
         connection,
         &remove.change,
+        &remove.overwrite,
         &remove.plugin,
         Vec::new(),
         |doc| {

@@ -28,7 +28,12 @@ pub enum PackageSource {
         /// How many chunks.
         chunks: u32,
     },
+    /// An `http://` or `https://` URL (the system's CA roots check the server).
+    Url(String),
 }
+
+/// Most chunks a package may come in.
+pub const MAX_CHUNKS: u32 = 4096;
 
 /// One plugin a deployment document asks for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -10,9 +10,10 @@ use serde_json::{json, Value};
 
 use super::audit::{AuditEntry, Outcome};
 use super::deploy::{
-    file_digest, Deployed, DeploymentDoc, Installed, Job, JobState, PackageSource, Previous, Wanted,
+    file_digest, Deployed, DeploymentDoc, Installed, Job, JobState, PackageSource, Previous,
+    Wanted, MAX_CHUNKS,
 };
-use super::{document, Controller};
+use super::{document, download, Controller};
 use crate::config::PluginSpec;
 use crate::plugin::manifest::{is_name, HOST_ID};
 use crate::plugin::PluginHealth;
@@ -84,8 +85,8 @@ impl Controller {
         for mut job in self.deploy.jobs() {
             match job.state {
                 JobState::Downloading => {
-                    if let Some(hex) = job.wanted.as_ref().and_then(Wanted::digest_hex) {
-                        self.subscriptions.add(&self.targets.chunk_filter(hex));
+                    if let Some(w) = job.wanted.clone() {
+                        self.start_download(&job.plugin, &w);
                     }
                     job.since_ms = now; // the download timeout starts again
                     self.save(&job);
@@ -209,11 +210,24 @@ impl Controller {
                 return Err(refuse(format!("plugin `{id}` is listed twice")));
             }
         }
-        if let Some(w) = doc.plugins.iter().find(|w| w.digest_hex().is_none()) {
-            return Err(refuse(format!(
-                "plugin `{}`: digest `{}` is not sha256:<64 hex digits>",
-                w.id, w.digest
-            )));
+        for w in &doc.plugins {
+            if w.digest_hex().is_none() {
+                return Err(refuse(format!(
+                    "plugin `{}`: digest `{}` is not sha256:<64 hex digits>",
+                    w.id, w.digest
+                )));
+            }
+            match &w.source {
+                PackageSource::Mqtt { chunks } if !(1..=MAX_CHUNKS).contains(chunks) => {
+                    return Err(refuse(format!(
+                        "plugin `{}`: {chunks} chunks (1 to {MAX_CHUNKS})",
+                        w.id
+                    )))
+                }
+                PackageSource::Url(url) => download::check_url(url)
+                    .map_err(|e| refuse(format!("plugin `{}`: {e}", w.id)))?,
+                PackageSource::Mqtt { .. } => {}
+            }
         }
         if let Some(current) = self.deploy.doc(target) {
             if doc == current {
@@ -257,11 +271,8 @@ impl Controller {
         let Some(job) = self.deploy.job(id).filter(|j| !j.state.is_final()) else {
             return;
         };
-        if let Some(hex) = job.wanted.as_ref().and_then(Wanted::digest_hex) {
-            self.subscriptions.remove(&self.targets.chunk_filter(hex));
-            if let Err(e) = self.deploy.drop_chunks(hex) {
-                tracing::error!("control: {e}");
-            }
+        if let Some(w) = job.wanted.as_ref() {
+            self.stop_download(id, w);
         }
         tracing::info!(plugin = id, state = ?job.state, "deployment superseded by a newer document");
     }
@@ -319,43 +330,47 @@ impl Controller {
         let hex = wanted.digest_hex().unwrap_or_default().to_string();
         match job.state {
             JobState::Queued => {
-                self.subscriptions.add(&self.targets.chunk_filter(&hex));
+                self.start_download(&job.plugin, &wanted);
                 self.enter(&mut job, JobState::Downloading, now);
             }
             JobState::Downloading => {
-                let PackageSource::Mqtt { chunks } = wanted.source;
-                match self.deploy.assemble(&hex, chunks) {
-                    Ok(Some(bytes)) => {
-                        self.subscriptions.remove(&self.targets.chunk_filter(&hex));
-                        let _ = self.deploy.drop_chunks(&hex);
-                        let digest = file_digest(&bytes);
-                        if digest != wanted.digest {
-                            let reason = format!(
-                                "digest mismatch: the package received is {digest}, not {}",
-                                wanted.digest
-                            );
-                            return self.fail(runtime, job, reason);
-                        }
-                        let path = self.package_path(&hex);
-                        if let Err(e) = crate::engine::write_atomically(&path, &bytes) {
-                            let reason = format!("cannot store the package: {e:#}");
-                            return self.fail(runtime, job, reason);
-                        }
-                        self.enter(&mut job, JobState::Installing, now);
-                    }
+                let bytes = match self.received(&job.plugin, &wanted).await {
+                    Ok(Some(bytes)) => bytes,
                     Ok(None) if now.saturating_sub(job.since_ms) > self.download_timeout_ms => {
-                        self.subscriptions.remove(&self.targets.chunk_filter(&hex));
+                        let progress = match wanted.source {
+                            PackageSource::Mqtt { chunks } => {
+                                format!("{} of {chunks} chunks", self.deploy.chunk_count(&hex))
+                            }
+                            PackageSource::Url(_) => "the download had not finished".into(),
+                        };
+                        self.stop_download(&job.plugin, &wanted);
                         let reason = format!(
-                            "download timed out: {} of {chunks} chunks after {} s",
-                            self.deploy.chunk_count(&hex),
+                            "download timed out: {progress} after {} s",
                             self.download_timeout_ms / 1000
                         );
-                        let _ = self.deploy.drop_chunks(&hex);
                         return self.fail(runtime, job, reason);
                     }
-                    Ok(None) => {}
-                    Err(e) => tracing::error!("control: {e}"),
+                    Ok(None) => return job,
+                    Err(reason) => {
+                        self.stop_download(&job.plugin, &wanted);
+                        return self.fail(runtime, job, reason);
+                    }
+                };
+                self.stop_download(&job.plugin, &wanted);
+                let digest = file_digest(&bytes);
+                if digest != wanted.digest {
+                    let reason = format!(
+                        "digest mismatch: the package received is {digest}, not {}",
+                        wanted.digest
+                    );
+                    return self.fail(runtime, job, reason);
                 }
+                let path = self.package_path(&hex);
+                if let Err(e) = crate::engine::write_atomically(&path, &bytes) {
+                    let reason = format!("cannot store the package: {e:#}");
+                    return self.fail(runtime, job, reason);
+                }
+                self.enter(&mut job, JobState::Installing, now);
             }
             JobState::Installing => return self.install(runtime, job, &wanted).await,
             JobState::Watching { until_ms } => {
@@ -386,6 +401,61 @@ impl Controller {
             _ => {}
         }
         job
+    }
+
+    /// Starts fetching `wanted`'s package: subscribes to its chunks, or starts the HTTP
+    /// download on a blocking thread.
+    fn start_download(&mut self, plugin: &str, wanted: &Wanted) {
+        let hex = wanted.digest_hex().unwrap_or_default();
+        match &wanted.source {
+            PackageSource::Mqtt { .. } => self.subscriptions.add(&self.targets.chunk_filter(hex)),
+            PackageSource::Url(url) => {
+                let url = url.clone();
+                let timeout = std::time::Duration::from_millis(self.download_timeout_ms);
+                let task = tokio::task::spawn_blocking(move || download::fetch(&url, timeout));
+                self.downloads.insert(plugin.to_string(), task);
+            }
+        }
+    }
+
+    /// Stops fetching `wanted`'s package and drops what was received of it.
+    fn stop_download(&mut self, plugin: &str, wanted: &Wanted) {
+        let hex = wanted.digest_hex().unwrap_or_default();
+        match wanted.source {
+            PackageSource::Mqtt { .. } => {
+                self.subscriptions.remove(&self.targets.chunk_filter(hex));
+                if let Err(e) = self.deploy.drop_chunks(hex) {
+                    tracing::error!("control: {e}");
+                }
+            }
+            // A blocking download cannot be interrupted; its result is ignored.
+            PackageSource::Url(_) => drop(self.downloads.remove(plugin)),
+        }
+    }
+
+    /// The whole package, once received.
+    async fn received(&mut self, plugin: &str, wanted: &Wanted) -> Result<Option<Vec<u8>>, String> {
+        match &wanted.source {
+            PackageSource::Mqtt { chunks } => {
+                let hex = wanted.digest_hex().unwrap_or_default();
+                self.deploy
+                    .assemble(hex, *chunks)
+                    .map_err(|e| format!("storage: {e}"))
+            }
+            PackageSource::Url(_) => {
+                let Some(task) = self.downloads.remove(plugin) else {
+                    self.start_download(plugin, wanted); // after a restart
+                    return Ok(None);
+                };
+                if !task.is_finished() {
+                    self.downloads.insert(plugin.to_string(), task);
+                    return Ok(None);
+                }
+                task.await
+                    .map_err(|e| format!("download task failed: {e}"))?
+                    .map(Some)
+            }
+        }
     }
 
     fn package_path(&self, hex: &str) -> PathBuf {

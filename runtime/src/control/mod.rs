@@ -22,6 +22,7 @@ pub mod deploy;
 mod deployer;
 pub mod desired;
 pub mod document;
+mod download;
 pub mod topics;
 
 pub use config::{ControlConfig, SITE_GROUP};
@@ -71,6 +72,8 @@ pub struct Controller {
     download_timeout_ms: u64,
     /// The last deployment document refused, for the status (until one is accepted).
     rejected_deployment: Option<Value>,
+    /// HTTP downloads in progress, by plugin.
+    downloads: HashMap<String, tokio::task::JoinHandle<Result<Vec<u8>, String>>>,
 }
 
 /// What became of one document.
@@ -112,6 +115,7 @@ impl Controller {
             packages_dir: runtime.config().storage.data_dir.join("packages"),
             download_timeout_ms: config.download_timeout_s * 1000,
             rejected_deployment: None,
+            downloads: HashMap::new(),
         })
     }
 
