@@ -5,9 +5,10 @@
 
 mod common;
 
+use std::io::{BufRead, BufReader};
 use std::time::Duration;
 
-use common::control::{ctl, desired, operator_key, pole_config, probe, POLE, SITE};
+use common::control::{ctl, ctl_child, desired, operator_key, pole_config, probe, POLE, SITE};
 use common::mqtt::{wait_until, Message, Mosquitto, Schemas, Subscriber};
 use common::{dimming_files, Bench, PoleProcess};
 use sao_runtime::control::document;
@@ -48,6 +49,19 @@ fn a_signed_config_applies_on_one_pole_is_reported_and_survives_an_offline_reboo
     });
     // The probe does not touch the lamp in mode ok: it stays at the safe level.
     assert!(lamp_levels(&sub).iter().all(|(level, _)| *level == 100.0));
+
+    // `sao ctl watch` follows the site's events: it will see the audit entry.
+    let mut watch = ctl_child(
+        &broker.url(),
+        bench.dir.path(),
+        &["watch", "--kind", "audit", "--count", "1"],
+    );
+    let mut watched = BufReader::new(watch.stdout.take().unwrap()).lines();
+    let header = watched.next().unwrap().unwrap();
+    assert!(
+        header.starts_with("watching the events of site chachoengsao"),
+        "{header}"
+    );
 
     let (ok, out, err) = ctl(
         &broker.url(),
@@ -98,6 +112,13 @@ fn a_signed_config_applies_on_one_pole_is_reported_and_survives_an_offline_reboo
     for m in sub.messages() {
         schemas.check(&m);
     }
+
+    let line = watched.next().unwrap().unwrap();
+    assert!(
+        line.contains(&format!("{POLE} sao/audit info config of `probe` v7")),
+        "{line}"
+    );
+    assert!(watch.wait().unwrap().success());
 
     // `sao ctl poles` shows what the pole reports.
     let (ok, out, err) = ctl(&broker.url(), bench.dir.path(), &["poles", "--json"]);

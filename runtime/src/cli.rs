@@ -295,6 +295,8 @@ fn run_pole(path: &Path) -> anyhow::Result<()> {
                 Some(message) = incoming.recv() => {
                     sync_clock();
                     controller.handle(&mut runtime, message).await;
+                    // Operators wait for the answer: send it now, not at the next step.
+                    runtime.commit_records();
                 }
                 _ = interrupt.recv() => break,
                 _ = terminate.recv() => break,

@@ -87,6 +87,9 @@ pub enum CtlCommand {
     },
     /// Print the site's events as they arrive.
     Watch {
+        /// Only events of this kind (`audit`, `plugin-state`, `lighting-failsafe`, …).
+        #[arg(long)]
+        kind: Option<String>,
         /// Stop after this many events.
         #[arg(long)]
         count: Option<usize>,
@@ -198,7 +201,7 @@ pub async fn run(args: CtlArgs) -> anyhow::Result<()> {
         CtlCommand::Deploy(deploy) => deploy_plugin(connection, deploy).await,
         CtlCommand::Remove(remove) => remove_plugin(connection, remove).await,
         CtlCommand::Poles { wait, json } => list_poles(connection, seconds(wait)?, json).await,
-        CtlCommand::Watch { count } => watch(connection, count).await,
+        CtlCommand::Watch { kind, count } => watch(connection, kind.as_deref(), count).await,
     }
 }
 
@@ -484,9 +487,20 @@ async fn list_poles(connection: &Connection, wait: Duration, as_json: bool) -> a
     Ok(())
 }
 
-async fn watch(connection: &Connection, count: Option<usize>) -> anyhow::Result<()> {
-    let filter = format!("sao/v1/{}/+/evt/#", connection.site);
+async fn watch(
+    connection: &Connection,
+    kind: Option<&str>,
+    count: Option<usize>,
+) -> anyhow::Result<()> {
+    let filter = match kind {
+        Some(kind) => format!("sao/v1/{}/+/evt/+/{kind}", connection.site),
+        None => format!("sao/v1/{}/+/evt/#", connection.site),
+    };
     let mut session = Session::open(connection, &[filter]).await?;
+    println!(
+        "watching the events of site {} on {}",
+        connection.site, connection.broker
+    );
     let mut seen = 0;
     while count.is_none_or(|n| seen < n) {
         let Some((_, event)) = session.next(None).await? else {

@@ -272,6 +272,11 @@ impl Runtime {
         }
         // Everything this step queued (the plugins' records included) is accepted once
         // it is on disk: one flush per step, not one per record.
+        self.commit_records();
+    }
+
+    /// Makes the records queued so far durable, and so ready to send.
+    pub fn commit_records(&self) {
         if let Err(e) = self.services.uplink.outbox().commit() {
             tracing::error!("outbox: {e}");
         }

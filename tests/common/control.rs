@@ -60,6 +60,17 @@ pub fn ctl(broker: &str, dir: &Path, args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// Starts `sao ctl` against `broker` for the test site in `dir`, its output piped.
+pub fn ctl_child(broker: &str, dir: &Path, args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_sao-e2e-host"))
+        .args(["ctl", "--broker", broker, "--site", SITE])
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// A JSON object from a `json!` literal.
 pub fn object(value: Value) -> Map<String, Value> {
     match value {

@@ -143,14 +143,13 @@ impl Mosquitto {
         };
         let conf = dir.join("mosquitto.conf");
         // Unlimited queues: Debian's default drops QoS 1 messages to slow subscribers.
-        // `$SYS` counters every second, for the benchmarks' message counts.
         // `user root` keeps a broker started as root able to save its state in `dir`
         // (it otherwise drops to the `mosquitto` user); without root it has no effect.
         std::fs::write(
             &conf,
             format!(
                 "user root\nper_listener_settings true\nmax_queued_messages 0\n\
-                 max_inflight_messages 0\nsys_interval 1\n\
+                 max_inflight_messages 0\n\
                  persistence true\npersistence_location {}/\n\
                  autosave_interval 0\nlistener {port} 127.0.0.1\nallow_anonymous true\n{second}",
                 dir.display()

@@ -89,12 +89,13 @@ impl AuditLog {
             Outcome::Rejected | Outcome::RolledBack => Severity::Warning,
         };
         let version = entry.version.map_or(String::new(), |v| format!(" v{v}"));
+        let outcome = serde_json::to_value(entry.outcome).expect("outcomes serialise");
         let message = format!(
-            "{} of `{}`{version} from {}: {:?}{}",
+            "{} of `{}`{version} from {}: {}{}",
             entry.what,
             entry.plugin,
             entry.target,
-            entry.outcome,
+            outcome.as_str().unwrap_or_default(),
             entry
                 .reason
                 .as_deref()
