@@ -8,7 +8,7 @@ use ed25519_dalek::SigningKey;
 use sao_runtime::plugin::signing;
 use serde_json::{json, Map, Value};
 
-use super::{misbehave_files_as, pole_body, with_tick_ms, Bench};
+use super::{misbehave_files_as, pole_body, with_manifest_value, with_tick_ms, Bench};
 
 /// The test site.
 pub const SITE: &str = "chachoengsao";
@@ -39,9 +39,11 @@ pub fn probe(bench: &Bench) -> &'static str {
     "[[plugins]]\npackage = \"probe.sao\"\ngrants = [\"log\", \"kv\", \"telemetry\", \"alarm\", \"lighting\"]\ntelemetry-per-minute = 6000\nconfig = { mode = \"ok\" }\n"
 }
 
-/// The probe's package files.
+/// The probe's package files: ticking every 100 ms, with a CPU deadline generous enough
+/// that a loaded test machine never cuts a tick short (these tests are not about that).
 pub fn probe_files() -> std::collections::BTreeMap<String, Vec<u8>> {
-    with_tick_ms(misbehave_files_as("probe"), 100)
+    let files = with_tick_ms(misbehave_files_as("probe"), 100);
+    with_manifest_value(files, "call-deadline-ms", "1000")
 }
 
 /// Runs `sao ctl` against `broker` for the test site in `dir`; returns (success, stdout,
