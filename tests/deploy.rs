@@ -87,12 +87,15 @@ fn published_version(out: &str) -> u64 {
     rest.split_whitespace().next().unwrap().parse().unwrap()
 }
 
-/// Deploys the bench's package `file` with `sao ctl`, which must fail; returns the job.
-fn refused_by_ctl(site: &Site, file: &str) -> Value {
+/// Deploys the bench's package `file` with `sao ctl`, which must fail with a reason
+/// saying `why`; returns the job.
+fn refused_by_ctl(site: &Site, file: &str, why: &str) -> Value {
     let (ok, out, _) = deploy(&site.broker, site.dir(), &site.bench.path(file), &[]);
     assert!(!ok, "{out}");
     let refused = job(&site.sub, published_version(&out)).unwrap();
     assert_eq!(refused["state"], "FAILED", "{refused}");
+    let reason = refused["reason"].as_str().unwrap();
+    assert!(reason.contains(why), "`{reason}` should say `{why}`");
     refused
 }
 
@@ -238,27 +241,13 @@ fn tampered_misdigested_and_unknown_vendor_packages_are_refused_and_nothing_is_i
     let wasm = tampered.windows(4).position(|w| w == b"\0asm").unwrap();
     tampered[wasm + 1000] ^= 0x01;
     std::fs::write(site.bench.path("tampered.sao"), &tampered).unwrap();
-    let refused = refused_by_ctl(&site, "tampered.sao");
-    assert!(
-        refused["reason"]
-            .as_str()
-            .unwrap()
-            .contains("tampered or corrupted"),
-        "{refused}"
-    );
+    refused_by_ctl(&site, "tampered.sao", "tampered or corrupted");
 
     // Signed by a vendor key the pole does not trust.
     let mut stranger = sao_runtime::plugin::Package::read(&good).unwrap();
     stranger.sign(&signing::generate_key());
     std::fs::write(site.bench.path("stranger.sao"), stranger.to_bytes()).unwrap();
-    let refused = refused_by_ctl(&site, "stranger.sao");
-    assert!(
-        refused["reason"]
-            .as_str()
-            .unwrap()
-            .contains("not in this pole's trusted keys"),
-        "{refused}"
-    );
+    let refused = refused_by_ctl(&site, "stranger.sao", "not in this pole's trusted keys");
 
     // The document announces a digest the bytes do not have.
     let announced = file_digest(b"some other package");

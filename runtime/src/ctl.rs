@@ -137,6 +137,19 @@ pub struct Change {
     pub expect: Option<usize>,
 }
 
+impl Change {
+    /// When to stop waiting for the poles' answers and how many to wait for; `None` when
+    /// not waiting.
+    fn waiting(&self) -> anyhow::Result<Option<(tokio::time::Instant, Option<usize>)>> {
+        let wait = seconds(self.wait)?;
+        if wait.is_zero() {
+            return Ok(None);
+        }
+        let expect = self.expect.or(self.to.pole.as_ref().map(|_| 1));
+        Ok(Some((tokio::time::Instant::now() + wait, expect)))
+    }
+}
+
 /// Overwriting another signer's deployment document, for `deploy` and `remove`.
 #[derive(Debug, Args)]
 pub struct Overwrite {
@@ -371,12 +384,9 @@ async fn set_config(connection: &Connection, set: SetConfig) -> anyhow::Result<(
         "published {} config v{version} for {what} ({signer})",
         set.plugin
     );
-    let wait = seconds(change.wait)?;
-    if wait.is_zero() {
+    let Some((deadline, expect)) = change.waiting()? else {
         return Ok(());
-    }
-    let expect = change.expect.or(change.to.pole.as_ref().map(|_| 1));
-    let deadline = tokio::time::Instant::now() + wait;
+    };
     let mut reports: BTreeMap<String, (String, Option<String>)> = BTreeMap::new();
     while expect.is_none_or(|n| reports.len() < n) {
         let Some((topic, report)) = session.next(Some(deadline)).await? else {
@@ -405,7 +415,7 @@ async fn set_config(connection: &Connection, set: SetConfig) -> anyhow::Result<(
         bail!(
             "{} of {n} poles reported within {} s (offline poles apply it when they reconnect)",
             reports.len(),
-            wait.as_secs_f64()
+            change.wait
         );
     }
     if count("rejected") > 0 {
@@ -615,12 +625,9 @@ async fn change_deployment(
         doc.version
     );
 
-    let wait = seconds(change.wait)?;
-    if wait.is_zero() {
+    let Some((deadline, expect)) = change.waiting()? else {
         return Ok(());
-    }
-    let expect = change.expect.or(change.to.pole.as_ref().map(|_| 1));
-    let deadline = tokio::time::Instant::now() + wait;
+    };
     let mut answers: BTreeMap<String, String> = BTreeMap::new();
     while expect.is_none_or(|n| answers.len() < n) {
         let Some((topic, report)) = session.next(Some(deadline)).await? else {
@@ -659,7 +666,7 @@ async fn change_deployment(
         bail!(
             "{} of {n} poles answered within {} s (offline poles deploy when they reconnect)",
             answers.len(),
-            wait.as_secs_f64()
+            change.wait
         );
     }
     if ok < answers.len() {
