@@ -574,9 +574,8 @@ async fn current_deployment(
                  pass --replace to overwrite it"
             )
         })?;
-    let mut body = verified.body;
-    body.remove("target");
-    serde_json::from_value(Value::Object(body))
+    verified
+        .parse()
         .with_context(|| format!("the deployment document on the broker for {target} is invalid"))
 }
 

@@ -194,12 +194,11 @@ impl Controller {
     {
         let verified = document::verify(payload, target, &self.operators, self.require_signature)
             .map_err(|e| (None, None, e.to_string()))?;
-        let signed_by = verified.signed_by;
-        let mut body = verified.body;
-        body.remove("target");
-        let version = body.get("version").and_then(Value::as_u64);
+        let signed_by = verified.signed_by.clone();
+        let version = verified.version();
         let refuse = |reason: String| (version, signed_by.clone(), reason);
-        let doc: DeploymentDoc = serde_json::from_value(Value::Object(body))
+        let doc: DeploymentDoc = verified
+            .parse()
             .map_err(|e| refuse(format!("not a deployment document: {e}")))?;
         let mut ids = std::collections::BTreeSet::new();
         for id in doc.plugins.iter().map(|w| &w.id).chain(&doc.remove) {

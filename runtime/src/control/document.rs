@@ -53,6 +53,20 @@ pub struct Verified {
     pub signed_by: Option<String>,
 }
 
+impl Verified {
+    /// The document's `version`, when it has a readable one (for reports of a refusal).
+    pub fn version(&self) -> Option<u64> {
+        self.body.get("version").and_then(Value::as_u64)
+    }
+
+    /// The body as `T`, without `target` (checked already by [`verify`]).
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        let mut body = self.body.clone();
+        body.remove("target");
+        serde_json::from_value(Value::Object(body))
+    }
+}
+
 const SIGNATURE: &str = "signature";
 
 /// SHA-256 of the canonical (RFC 8785) form of `body`.

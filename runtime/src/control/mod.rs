@@ -216,10 +216,8 @@ impl Controller {
                 Err(e) => return refused(None, None, e.to_string()),
             };
         let signed_by = verified.signed_by.clone();
-        let mut body = verified.body;
-        body.remove("target");
-        let version = body.get("version").and_then(Value::as_u64);
-        let doc: DesiredConfig = match serde_json::from_value(Value::Object(body)) {
+        let version = verified.version();
+        let doc: DesiredConfig = match verified.parse() {
             Ok(doc) => doc,
             Err(e) => return refused(version, signed_by, format!("not a desired config: {e}")),
         };
