@@ -22,7 +22,9 @@ use tokio::runtime::Runtime;
 
 use sao_hardware::sim::{build_sim_pole, LampSpec, SimConfig};
 use sao_hardware::{SimClock, TimeSource};
-use sao_plugin_dimming::{Config, Controller, EventState, Host, Lamp, LogLevel, Severity};
+use sao_plugin_dimming::{
+    Config, Controller, EventState, Host, Lamp, LogLevel, Platform, Severity,
+};
 use sao_runtime::devices::{Devices, LightingPolicy};
 use sao_runtime::engine::{ComponentCache, EngineOptions, SaoEngine};
 use sao_runtime::host::sao::plugin as wit;
@@ -163,6 +165,9 @@ impl Host for NativeHost {
             .map(|e| e.total_kwh)
             .map_err(|e| format!("{e:?}"))
     }
+}
+
+impl Platform for NativeHost {
     fn kv_get(&mut self, key: &str) -> Result<Option<Vec<u8>>, String> {
         wit::kv::Host::get(&mut self.0, key.into()).map_err(|e| format!("{e:?}"))
     }

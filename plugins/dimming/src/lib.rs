@@ -23,4 +23,4 @@ mod component;
 
 pub use config::Config;
 pub use controller::{Controller, Energy};
-pub use host::{EventState, Host, Lamp, LogLevel, Severity};
+pub use host::{EventState, Host, Lamp, LogLevel, Platform, Severity};

@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
-use sao_plugin_dimming::{Config, Controller, EventState, Host, Lamp, LogLevel, Severity};
+use sao_plugin_dimming::{
+    Config, Controller, EventState, Host, Lamp, LogLevel, Platform, Severity,
+};
 use sun::SunPhase;
 
 const LAT: f64 = 13.69;
@@ -87,7 +89,9 @@ impl Host for MemoryHost {
             .copied()
             .ok_or_else(|| "no meter".into())
     }
+}
 
+impl Platform for MemoryHost {
     fn kv_get(&mut self, key: &str) -> Result<Option<Vec<u8>>, String> {
         Ok(self.kv.get(key).cloned())
     }

@@ -1,0 +1,127 @@
+//! The `sao:plugin@0.1.0` bindings and [`Platform`] over them (wasm32 only).
+
+use crate::{EventState, LogLevel, Platform, Severity};
+
+/// The generated bindings of world `sao:plugin/plugin`: the imported interfaces under
+/// `bindings::sao::plugin`, and the `Guest` trait a plugin implements for its handlers.
+#[allow(missing_docs)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "plugin",
+        pub_export_macro: true,
+        default_bindings_module: "sao_plugin_sdk::wit::bindings",
+    });
+}
+
+/// Exports a plugin's handlers: `sao_plugin_sdk::wit::export!(MyPlugin);` with
+/// `MyPlugin` implementing [`bindings::Guest`].
+pub use bindings::export;
+
+use bindings::sao::plugin::{alarm, clock, kv, lighting, log, telemetry};
+
+/// [`Platform`] over the WIT imports.
+pub struct WitPlatform;
+
+impl Platform for WitPlatform {
+    fn kv_get(&mut self, key: &str) -> Result<Option<Vec<u8>>, String> {
+        kv::get(key).map_err(kv_error)
+    }
+
+    fn kv_set(&mut self, key: &str, value: &[u8]) -> Result<(), String> {
+        kv::set(key, value).map_err(kv_error)
+    }
+
+    fn publish(&mut self, stream: &str, metrics: &[(&str, f64, &str)]) -> Result<(), String> {
+        telemetry::publish(stream, &wit_metrics(metrics)).map_err(telemetry_error)
+    }
+
+    fn event(
+        &mut self,
+        kind: &str,
+        state: EventState,
+        severity: Severity,
+        message: &str,
+        details: &str,
+    ) -> Result<(), String> {
+        let state = match state {
+            EventState::Raised => telemetry::EventState::Raised,
+            EventState::Cleared => telemetry::EventState::Cleared,
+            EventState::Info => telemetry::EventState::Info,
+        };
+        let severity = match severity {
+            Severity::Info => telemetry::Severity::Info,
+            Severity::Warning => telemetry::Severity::Warning,
+            Severity::Critical => telemetry::Severity::Critical,
+        };
+        telemetry::event(kind, state, severity, message, details).map_err(telemetry_error)
+    }
+
+    fn log(&mut self, level: LogLevel, message: &str) {
+        let level = match level {
+            LogLevel::Trace => log::Level::Trace,
+            LogLevel::Debug => log::Level::Debug,
+            LogLevel::Info => log::Level::Info,
+            LogLevel::Warn => log::Level::Warn,
+            LogLevel::Error => log::Level::Error,
+        };
+        log::log(level, message);
+    }
+
+    fn utc_offset_minutes(&mut self) -> i32 {
+        clock::utc_offset_minutes()
+    }
+
+    fn location(&mut self) -> (f64, f64) {
+        let geo = clock::location();
+        (geo.latitude, geo.longitude)
+    }
+}
+
+/// `(name, value, unit)` triples as WIT metrics.
+pub fn wit_metrics(metrics: &[(&str, f64, &str)]) -> Vec<telemetry::Metric> {
+    metrics
+        .iter()
+        .map(|&(name, value, unit)| telemetry::Metric {
+            name: name.to_string(),
+            value,
+            unit: unit.to_string(),
+        })
+        .collect()
+}
+
+/// A `kv` error as a message.
+pub fn kv_error(e: kv::Error) -> String {
+    match e {
+        kv::Error::InvalidKey => "invalid key".to_string(),
+        kv::Error::QuotaExceeded => "quota exceeded".to_string(),
+        kv::Error::Io(m) => format!("io: {m}"),
+    }
+}
+
+/// A `telemetry` error as a message.
+pub fn telemetry_error(e: telemetry::Error) -> String {
+    match e {
+        telemetry::Error::InvalidName(m) => format!("invalid name: {m}"),
+        telemetry::Error::InvalidRecord(m) => format!("invalid record: {m}"),
+        telemetry::Error::RateLimited => "rate limited".to_string(),
+    }
+}
+
+/// A `lighting` error as a message.
+pub fn lighting_error(e: lighting::Error) -> String {
+    match e {
+        lighting::Error::UnknownLamp(id) => format!("unknown lamp {id:?}"),
+        lighting::Error::InvalidLevel => "invalid level".to_string(),
+        lighting::Error::Hardware(m) => format!("hardware: {m}"),
+    }
+}
+
+/// An `alarm` error as a message.
+pub fn alarm_error(e: alarm::Error) -> String {
+    match e {
+        alarm::Error::UnknownOutput(name) => format!("unknown output {name:?}"),
+        alarm::Error::UnknownAlarm(id) => format!("unknown alarm {id}"),
+        alarm::Error::Hardware(m) => format!("hardware: {m}"),
+    }
+}
