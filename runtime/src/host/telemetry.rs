@@ -102,16 +102,16 @@ impl PluginState {
     }
 }
 
-impl Host for PluginState {
-    fn publish(&mut self, stream: String, metrics: Vec<Metric>) -> Result<(), Error> {
-        check_name("stream", &stream)?;
-        if metrics.is_empty() || metrics.len() > MAX_METRICS {
-            return Err(Error::InvalidRecord(format!(
-                "a record needs 1-{MAX_METRICS} metrics"
-            )));
-        }
-        let mut converted = Vec::with_capacity(metrics.len());
-        for m in metrics {
+/// Checks and converts a record's metrics.
+fn metrics(metrics: Vec<Metric>) -> Result<Vec<uplink::Metric>, Error> {
+    if metrics.is_empty() || metrics.len() > MAX_METRICS {
+        return Err(Error::InvalidRecord(format!(
+            "a record needs 1-{MAX_METRICS} metrics"
+        )));
+    }
+    metrics
+        .into_iter()
+        .map(|m| {
             check_name("metric", &m.name)?;
             if m.unit.is_empty() || m.unit.len() > MAX_UNIT_BYTES {
                 return Err(Error::InvalidRecord(format!(
@@ -125,16 +125,50 @@ impl Host for PluginState {
                     m.name
                 )));
             }
-            converted.push(uplink::Metric {
+            Ok(uplink::Metric {
                 name: m.name,
                 value: m.value,
                 unit: m.unit,
-            });
-        }
+            })
+        })
+        .collect()
+}
+
+/// Parses a `details` argument: empty is `null`, otherwise a JSON object.
+fn details(details: &str) -> Result<Value, Error> {
+    if details.len() > MAX_DETAILS_BYTES {
+        return Err(Error::InvalidRecord(format!(
+            "details larger than {MAX_DETAILS_BYTES} bytes"
+        )));
+    }
+    if details.trim().is_empty() {
+        return Ok(Value::Null);
+    }
+    match serde_json::from_str::<Value>(details) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(_) => Err(Error::InvalidRecord("details must be a JSON object".into())),
+        Err(e) => Err(Error::InvalidRecord(format!("details are not JSON: {e}"))),
+    }
+}
+
+impl Host for PluginState {
+    fn publish(&mut self, stream: String, metrics: Vec<Metric>) -> Result<(), Error> {
+        self.publish_with_details(stream, metrics, String::new())
+    }
+
+    fn publish_with_details(
+        &mut self,
+        stream: String,
+        metrics: Vec<Metric>,
+        details: String,
+    ) -> Result<(), Error> {
+        check_name("stream", &stream)?;
+        let metrics = self::metrics(metrics)?;
+        let details = self::details(&details)?;
         let now = self.take_quota()?;
         self.services
             .uplink
-            .telemetry(&self.identity.source(), &stream, &converted, now)
+            .telemetry_with_details(&self.identity.source(), &stream, &metrics, details, now)
             .map_err(refused)
     }
 
@@ -152,20 +186,7 @@ impl Host for PluginState {
                 "message longer than {MAX_MESSAGE_BYTES} bytes"
             )));
         }
-        if details.len() > MAX_DETAILS_BYTES {
-            return Err(Error::InvalidRecord(format!(
-                "details larger than {MAX_DETAILS_BYTES} bytes"
-            )));
-        }
-        let details = if details.trim().is_empty() {
-            Value::Null
-        } else {
-            match serde_json::from_str::<Value>(&details) {
-                Ok(v @ Value::Object(_)) => v,
-                Ok(_) => return Err(Error::InvalidRecord("details must be a JSON object".into())),
-                Err(e) => return Err(Error::InvalidRecord(format!("details are not JSON: {e}"))),
-            }
-        };
+        let details = self::details(&details)?;
         let now = self.take_quota()?;
         self.services
             .uplink

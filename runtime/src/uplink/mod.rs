@@ -310,6 +310,19 @@ impl Uplink {
         metrics: &[Metric],
         ts: u64,
     ) -> Result<(), OutboxError> {
+        self.telemetry_with_details(source, stream, metrics, Value::Null, ts)
+    }
+
+    /// Like [`Uplink::telemetry`], with `details` (a JSON object, or `null` for none)
+    /// carried as the record's `details` member.
+    pub fn telemetry_with_details(
+        &self,
+        source: &Source,
+        stream: &str,
+        metrics: &[Metric],
+        details: Value,
+        ts: u64,
+    ) -> Result<(), OutboxError> {
         let topic = format!(
             "{}/tele/{}/{stream}",
             self.identity.topic_prefix(),
@@ -322,6 +335,9 @@ impl Uplink {
             .map(|m| (m.name.clone(), json!({ "value": m.value, "unit": m.unit })))
             .collect();
         payload.insert("metrics".into(), Value::Object(metrics));
+        if !details.is_null() {
+            payload.insert("details".into(), details);
+        }
         self.queue(topic, Class::Telemetry, false, payload)
     }
 
