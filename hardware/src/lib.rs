@@ -7,12 +7,16 @@
 //! * [`hal`] — adapters from `embedded-hal` 1.0 devices (PWM, GPIO, I²C) to those traits,
 //!   shared by every backend so ecosystem drivers plug in.
 //! * [`power`] — the lamp power model and exact energy integration over fades.
+//! * [`air`] — air quality: streaming PMS5003 and SDS011 wire-protocol parsers, the
+//!   particulate sensor driver over a serial line, and range-checked gas sensors.
 //! * [`sim`] — a deterministic, seeded simulator (sun-driven lux, diurnal temperature,
-//!   scheduled motion, CSV replay, fault injection).
+//!   dry-season PM2.5 spoken over the sensors' real wire protocols, gases, scheduled
+//!   motion, CSV replay, fault injection).
 //! * `rpi` (feature `rpi`) — a Raspberry Pi backend through `rppal`.
 
 #![warn(missing_docs)]
 
+pub mod air;
 pub mod clock;
 pub mod device;
 pub mod error;

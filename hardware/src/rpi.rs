@@ -4,8 +4,11 @@
 //! dimming input via a converter), outputs drive relays on GPIO pins, the PIR module's
 //! output goes to a GPIO input, and a BH1750 light sensor sits on an I²C bus at
 //! [`BH1750_ADDRESS_LOW`]. All devices go through the [`crate::hal`] adapters, which see
-//! `rppal`'s `embedded-hal` 1.0 implementations.
+//! `rppal`'s `embedded-hal` 1.0 implementations. A particulate sensor (a PMS5003 on the
+//! Pi's UART, or an SDS011 on its USB serial adapter) is read through
+//! [`crate::air::open_serial`].
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use rppal::gpio::Gpio;
@@ -13,6 +16,7 @@ use rppal::i2c::I2c;
 use rppal::pwm::{Channel, Polarity, Pwm};
 use serde::Deserialize;
 
+use crate::air::{open_serial, Protocol};
 use crate::hal::{Bh1750, PinSwitch, PirSensor, PwmLamp, BH1750_ADDRESS_LOW};
 use crate::power::default_standby_watts;
 use crate::{HwError, Pole, TimeSource};
@@ -33,6 +37,20 @@ pub struct RpiConfig {
     /// I²C bus of a BH1750 at address 0x23, if fitted (sensor `"lux"`).
     #[serde(default)]
     pub lux_i2c_bus: Option<u8>,
+    /// A particulate sensor on a serial port, if fitted (sensors `"pm25"`, `"pm10"`, and
+    /// `"pm1"` for a PMS5003).
+    #[serde(default)]
+    pub particulate: Option<SerialParticulateSpec>,
+}
+
+/// A particulate sensor on a serial port.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct SerialParticulateSpec {
+    /// The sensor's protocol (`pms5003` or `sds011`).
+    pub protocol: Protocol,
+    /// The serial device, e.g. `/dev/serial0` (Pi UART) or `/dev/ttyUSB0` (USB adapter).
+    pub port: PathBuf,
 }
 
 /// A lamp on a hardware PWM channel.
@@ -129,6 +147,13 @@ pub fn build_rpi_pole(cfg: &RpiConfig, clock: Arc<dyn TimeSource>) -> Result<Pol
         let i2c = I2c::with_bus(bus).map_err(|e| unavailable("lux", e))?;
         let sensor = Bh1750::new(i2c, rppal::hal::Delay::new(), BH1750_ADDRESS_LOW, "lux");
         pole.sensors.push(Box::new(sensor));
+    }
+
+    if let Some(spec) = &cfg.particulate {
+        let sensor = open_serial(&spec.port, spec.protocol, clock)?;
+        for view in sensor.sensors() {
+            pole.sensors.push(Box::new(view));
+        }
     }
     Ok(pole)
 }

@@ -7,14 +7,20 @@
 //!   [`SimInputPin`] driven by `motion-events-ms`), `"temperature"`
 //!   ([`temperature::TemperatureModel`], Cel), plus one step-hold replay per
 //!   [`SeriesSpec`];
+//! * with `particulate`: `"pm25"`, `"pm10"` (and `"pm1"` for the PMS5003), read by the real
+//!   [`ParticulateSensor`] driver from a [`SimParticulateLine`] that speaks the sensor's wire
+//!   protocol, with concentrations from [`air::DrySeasonModel`] or replayed series;
+//! * one [`GasSensor`] per [`GasSpec`] over an [`air::GasModel`];
 //! * outputs: one [`PinSwitch`] over [`SimPin`] per name.
 //!
 //! Everything is a pure function of the configuration (including `seed`) and the clock,
 //! so the same virtual time always reads the same values. [`FaultSpec`]s inject failures by
 //! device name over time windows.
 
+pub mod air;
 pub mod lux;
 mod pins;
+mod serial;
 mod series;
 pub mod temperature;
 
@@ -23,30 +29,54 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+pub use air::{GasSpec, ParticulateSpec};
 pub use pins::{SimInputPin, SimPin, SimPwm};
+pub use serial::SimParticulateLine;
+use series::StepSeries;
 pub use series::{CsvSeries, SeriesSpec};
 
+use crate::air::particulate::sensor_names;
+use crate::air::{GasSensor, ParticulateSensor};
 use crate::hal::{PinSwitch, PirSensor, PwmLamp};
 use crate::power::default_standby_watts;
 use crate::{DimmableLamp, EnergyReading, HwError, Pole, Sensor, SimClock, Switch, TimeSource};
+use air::{GasModel, ParticulateSource, SimGasCell};
 use lux::LuxModel;
 use temperature::TemperatureModel;
 
 /// Duty-cycle resolution of simulated PWM channels.
 const SIM_PWM_MAX_DUTY: u16 = 10_000;
-/// Noise stream identifier for the lux sensor.
+/// Noise stream of the lux sensor (every noise source draws from a stream of its own).
 const LUX_SALT: u64 = 1;
+/// Noise stream of the PM2.5 model.
+const PM25_SALT: u64 = 2;
+/// Noise stream of the corruption of frames on the simulated particulate line.
+const LINE_NOISE_SALT: u64 = 3;
+/// Noise stream of the particulate line's command replies.
+const REPLY_NOISE_SALT: u64 = 4;
+/// Noise streams of the gas models (one per gas above this).
+const GAS_SALT: u64 = 16;
 
-/// Uniform value in [-1, 1] that depends only on `(seed, salt, bucket)`.
-fn unit_noise(seed: u64, salt: u64, bucket: u64) -> f64 {
-    // SplitMix64 finalizer to decorrelate neighbouring buckets, then one fastrand draw.
+/// A random number generator whose output depends only on `(seed, salt, bucket)`.
+fn noise_rng(seed: u64, salt: u64, bucket: u64) -> fastrand::Rng {
+    // SplitMix64 finalizer to decorrelate neighbouring buckets.
     let mut z = seed
         ^ salt.wrapping_mul(0xD6E8_FEB8_6659_FD93)
         ^ bucket.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^= z >> 31;
-    fastrand::Rng::with_seed(z).f64() * 2.0 - 1.0
+    fastrand::Rng::with_seed(z)
+}
+
+/// Uniform value in [-1, 1] that depends only on `(seed, salt, bucket)`.
+fn unit_noise(seed: u64, salt: u64, bucket: u64) -> f64 {
+    noise_rng(seed, salt, bucket).f64() * 2.0 - 1.0
+}
+
+/// Local mean solar time at `longitude` (degrees east), in hours 0..24.
+fn solar_hour(unix_ms: u64, longitude: f64) -> f64 {
+    (unix_ms as f64 / 3_600_000.0 + longitude / 15.0).rem_euclid(24.0)
 }
 
 /// Simulator configuration (TOML/JSON, kebab-case keys). Missing keys take the
@@ -74,6 +104,10 @@ pub struct SimConfig {
     pub outputs: Vec<String>,
     /// Recorded series replayed as extra sensors.
     pub series: Vec<SeriesSpec>,
+    /// A particulate sensor on a simulated serial line (default: none).
+    pub particulate: Option<ParticulateSpec>,
+    /// Gas sensors (default: none).
+    pub gases: Vec<GasSpec>,
     /// Fault windows.
     pub faults: Vec<FaultSpec>,
 }
@@ -95,6 +129,8 @@ impl Default for SimConfig {
             motion_pulse_ms: 2_000,
             outputs: vec!["siren".into(), "strobe".into()],
             series: Vec::new(),
+            particulate: None,
+            gases: Vec::new(),
             faults: Vec::new(),
         }
     }
@@ -205,11 +241,32 @@ pub fn build_sim_pole(cfg: &SimConfig, clock: Arc<SimClock>) -> Result<Pole, HwE
             Source::Temperature(temperature),
         ))));
     for spec in &cfg.series {
-        let mut points = spec.points.clone();
-        points.sort_by_key(|&(t, _)| t);
-        let sensor = model_sensor(&spec.sensor, &spec.unit, Source::Series(points));
+        let series = StepSeries::new(&spec.points);
+        let sensor = model_sensor(&spec.sensor, &spec.unit, Source::Series(series));
         pole.sensors
             .push(Box::new(wrap(&spec.sensor).around(sensor)));
+    }
+    if let Some(spec) = &cfg.particulate {
+        let now = clock.now_ms();
+        let source = ParticulateSource::new(spec, cfg.longitude, cfg.seed, now);
+        let line = SimParticulateLine::new(
+            spec.protocol,
+            source,
+            spec.line_noise,
+            cfg.seed,
+            time.clone(),
+        );
+        let sensor = ParticulateSensor::new(line, spec.protocol, time.clone());
+        for view in sensor.sensors() {
+            let name = view.name().to_owned();
+            pole.sensors.push(Box::new(wrap(&name).around(view)));
+        }
+    }
+    for spec in &cfg.gases {
+        let model = GasModel::new(spec, cfg.longitude, cfg.seed);
+        let sensor = GasSensor::new(spec.gas, SimGasCell::new(model, time.clone()));
+        pole.sensors
+            .push(Box::new(wrap(spec.gas.name()).around(sensor)));
     }
 
     for name in &cfg.outputs {
@@ -243,6 +300,12 @@ fn validate(cfg: &SimConfig) -> Result<(), HwError> {
         .map(|l| l.id.as_str())
         .chain(["lux", "motion", "temperature"])
         .chain(cfg.series.iter().map(|s| s.sensor.as_str()))
+        .chain(
+            cfg.particulate
+                .iter()
+                .flat_map(|p| sensor_names(p.protocol)),
+        )
+        .chain(cfg.gases.iter().map(|g| g.gas.name()))
         .chain(cfg.outputs.iter().map(String::as_str));
     for name in all {
         if name.is_empty() {
@@ -259,6 +322,14 @@ fn validate(cfg: &SimConfig) -> Result<(), HwError> {
     {
         return bad(format!("series `{}` has a non-finite value", s.sensor));
     }
+    if let Some(p) = &cfg.particulate {
+        p.validate()
+            .map_err(|e| HwError::Config(format!("particulate: {e}")))?;
+    }
+    for g in &cfg.gases {
+        g.validate()
+            .map_err(|e| HwError::Config(format!("gases: {e}")))?;
+    }
     for f in &cfg.faults {
         if !names.contains(f.device.as_str()) {
             return bad(format!("fault names unknown device `{}`", f.device));
@@ -274,8 +345,8 @@ fn validate(cfg: &SimConfig) -> Result<(), HwError> {
 enum Source {
     Lux(LuxModel),
     Temperature(TemperatureModel),
-    /// Sorted `(unix_ms, value)` points, step-hold.
-    Series(Vec<(u64, f64)>),
+    /// A replayed series.
+    Series(StepSeries),
 }
 
 /// A sensor computed from a model or a series at the clock's now.
@@ -300,10 +371,7 @@ impl Sensor for SimSensor {
         Ok(match &self.source {
             Source::Lux(m) => Some(m.lux_at(now)),
             Source::Temperature(m) => Some(m.celsius_at(now)),
-            Source::Series(points) => {
-                let n = points.partition_point(|&(t, _)| t <= now);
-                n.checked_sub(1).map(|i| points[i].1)
-            }
+            Source::Series(series) => series.at(now),
         })
     }
 }
@@ -415,6 +483,7 @@ impl<W: Switch> Switch for WithFaults<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::air::{Gas, Protocol};
 
     const DAY: u64 = 1_795_219_200_000; // 2026-11-21T00:00Z
     const NOON: u64 = DAY + 5 * 3_600_000; // ≈ local solar noon at 101.07 E
@@ -591,6 +660,219 @@ mod tests {
         assert_eq!(cfg.faults[0].until_ms, None);
         assert!(build_sim_pole(&cfg, Arc::new(SimClock::new(0))).is_ok());
         assert!(toml::from_str::<SimConfig>("sed = 1").is_err());
+    }
+
+    fn particulate(protocol: Protocol, line_noise: f64) -> SimConfig {
+        SimConfig {
+            particulate: Some(ParticulateSpec {
+                protocol,
+                line_noise,
+                model: air::DrySeasonSpec::default(),
+                replay_pm25: Vec::new(),
+                replay_pm10: Vec::new(),
+            }),
+            ..SimConfig::default()
+        }
+    }
+
+    #[test]
+    fn particulates_arrive_through_the_wire_protocol() {
+        for protocol in [Protocol::Pms5003, Protocol::Sds011] {
+            for line_noise in [0.0, 0.2] {
+                let cfg = particulate(protocol, line_noise);
+                let clock = Arc::new(SimClock::new(DAY));
+                let mut pole = build_sim_pole(&cfg, clock.clone()).unwrap();
+                let spec = cfg.particulate.as_ref().unwrap();
+                let model = ParticulateSource::new(spec, cfg.longitude, cfg.seed, DAY);
+                // One unit of the protocol's last digit, rounded.
+                let resolution = if protocol == Protocol::Pms5003 {
+                    0.5
+                } else {
+                    0.05
+                } + 1e-9;
+                let mut readings = 0;
+                // 100 steps of 10 s, as `sao sim` takes them.
+                for step in 1..=100u64 {
+                    let now = DAY + step * 10_000;
+                    clock.set(now);
+                    let Some(pm25) = read(&mut pole, "pm25").unwrap() else {
+                        assert!(line_noise > 0.0, "{protocol} step {step}: no reading");
+                        continue;
+                    };
+                    let pm10 = read(&mut pole, "pm10").unwrap().unwrap();
+                    // The value of one of the frames sent since the last step.
+                    let sent = (now - 9_000..=now)
+                        .step_by(1_000)
+                        .map(|t| model.reading_at(t).unwrap());
+                    let matched = sent.into_iter().any(|r| {
+                        (pm25 - r.pm2_5).abs() <= resolution && (pm10 - r.pm10).abs() <= resolution
+                    });
+                    assert!(
+                        matched,
+                        "{protocol} noise {line_noise} step {step}: {pm25} / {pm10}"
+                    );
+                    readings += 1;
+                }
+                let expected = if line_noise == 0.0 {
+                    100..=100
+                } else {
+                    90..=100
+                };
+                assert!(
+                    expected.contains(&readings),
+                    "{protocol} {line_noise}: {readings}"
+                );
+                let pm1 = pole.sensor_mut("pm1").map(|s| s.read());
+                assert_eq!(pm1.is_some(), protocol == Protocol::Pms5003);
+            }
+        }
+    }
+
+    #[test]
+    fn replayed_particulates_take_precedence() {
+        let mut cfg = particulate(Protocol::Sds011, 0.0);
+        let spec = cfg.particulate.as_mut().unwrap();
+        spec.replay_pm25 = vec![(DAY + 30_000, 87.5), (DAY + 60_000, 12.0)];
+        let clock = Arc::new(SimClock::new(DAY));
+        let mut pole = build_sim_pole(&cfg, clock.clone()).unwrap();
+        clock.set(DAY + 29_999);
+        assert_eq!(
+            read(&mut pole, "pm25").unwrap(),
+            None,
+            "no frames before the replay"
+        );
+        assert_eq!(read(&mut pole, "pm10").unwrap(), None);
+        clock.set(DAY + 45_000);
+        assert_eq!(read(&mut pole, "pm25").unwrap(), Some(87.5));
+        assert_eq!(
+            read(&mut pole, "pm10").unwrap(),
+            Some(140.0),
+            "PM10 = 1.6 × PM2.5"
+        );
+        clock.set(DAY + 600_000);
+        assert_eq!(read(&mut pole, "pm25").unwrap(), Some(12.0));
+    }
+
+    #[test]
+    fn particulate_faults_apply_by_name() {
+        let mut cfg = particulate(Protocol::Pms5003, 0.0);
+        cfg.faults = vec![FaultSpec {
+            device: "pm25".into(),
+            from_ms: DAY + 5_000,
+            until_ms: Some(DAY + 10_000),
+            kind: FaultKind::Fail,
+        }];
+        let clock = Arc::new(SimClock::new(DAY));
+        let mut pole = build_sim_pole(&cfg, clock.clone()).unwrap();
+        clock.set(DAY + 6_000);
+        assert!(
+            matches!(read(&mut pole, "pm25"), Err(HwError::Fault { device, .. }) if device == "pm25")
+        );
+        assert!(read(&mut pole, "pm10").unwrap().is_some());
+        clock.set(DAY + 10_000);
+        assert!(read(&mut pole, "pm25").unwrap().is_some());
+    }
+
+    #[test]
+    fn gases_read_in_range() {
+        let cfg: SimConfig = toml::from_str(
+            r#"
+            [[gases]]
+            gas = "o3"
+            [[gases]]
+            gas = "co"
+            mean = 1.5
+            diurnal-amplitude = 0.2
+            noise = 0.0
+            [[gases]]
+            gas = "so2"
+            "#,
+        )
+        .unwrap();
+        let clock = Arc::new(SimClock::new(DAY));
+        let mut pole = build_sim_pole(&cfg, clock.clone()).unwrap();
+        for step in 0..48 {
+            clock.set(DAY + step * 1_800_000);
+            for gas in [Gas::O3, Gas::Co, Gas::So2] {
+                let sensor = pole.sensor_mut(gas.name()).unwrap();
+                assert_eq!(sensor.unit(), gas.unit());
+                let v = sensor.read().unwrap().unwrap();
+                assert!(gas.range().contains(&v), "{gas:?} {v}");
+            }
+            let co = read(&mut pole, "co").unwrap().unwrap();
+            assert!((1.5 * 0.8..=1.5 * 1.2).contains(&co), "{co}");
+        }
+    }
+
+    #[test]
+    fn parses_particulate_toml() {
+        let cfg: SimConfig = toml::from_str(
+            r#"
+            [particulate]
+            protocol = "pms5003"
+            line-noise = 0.05
+            replay-pm10 = [[0, 80.0]]
+            [particulate.model]
+            mean-pm25 = 60.0
+            trend-per-day = -2.5
+            trend-start-ms = 1000
+            "#,
+        )
+        .unwrap();
+        let p = cfg.particulate.as_ref().unwrap();
+        assert_eq!(p.protocol, Protocol::Pms5003);
+        assert_eq!((p.line_noise, p.model.mean_pm25), (0.05, 60.0));
+        assert_eq!(
+            (p.model.trend_start_ms, p.model.pm10_ratio),
+            (Some(1000), 1.6)
+        );
+        assert_eq!(p.replay_pm10, [(0, 80.0)]);
+        assert!(p.replay_pm25.is_empty());
+        assert!(build_sim_pole(&cfg, Arc::new(SimClock::new(DAY))).is_ok());
+        let typo = "[particulate]\nprotocol = \"sds011\"\n[particulate.model]\nmean = 1.0";
+        assert!(toml::from_str::<SimConfig>(typo).is_err());
+        assert!(toml::from_str::<SimConfig>("[particulate]\nline-noise = 0.1").is_err());
+    }
+
+    #[test]
+    fn rejects_clashing_and_invalid_air_sensors() {
+        let clock = Arc::new(SimClock::new(0));
+        let mut series_clash = particulate(Protocol::Sds011, 0.0);
+        series_clash.series.push(SeriesSpec {
+            sensor: "pm10".into(),
+            unit: "ug/m3".into(),
+            points: vec![(0, 1.0)],
+        });
+        let o3 = GasSpec {
+            gas: Gas::O3,
+            mean: None,
+            diurnal_amplitude: None,
+            noise: 0.05,
+        };
+        let gas_twice = SimConfig {
+            gases: vec![o3.clone(), o3.clone()],
+            ..SimConfig::default()
+        };
+        let noisy = particulate(Protocol::Pms5003, 1.5);
+        let mut negative_replay = particulate(Protocol::Pms5003, 0.0);
+        negative_replay.particulate.as_mut().unwrap().replay_pm25 = vec![(0, -1.0)];
+        let loud_gas = SimConfig {
+            gases: vec![GasSpec { noise: 2.0, ..o3 }],
+            ..SimConfig::default()
+        };
+        let cases = [
+            (series_clash, "duplicate device name `pm10`"),
+            (gas_twice, "duplicate device name `o3`"),
+            (noisy, "line-noise"),
+            (negative_replay, "replay-pm25"),
+            (loud_gas, "o3 noise"),
+        ];
+        for (cfg, expected) in cases {
+            match build_sim_pole(&cfg, clock.clone()) {
+                Err(HwError::Config(m)) => assert!(m.contains(expected), "{m}"),
+                other => panic!("{expected}: {other:?}"),
+            }
+        }
     }
 
     #[test]

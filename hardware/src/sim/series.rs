@@ -20,6 +20,30 @@ pub struct SeriesSpec {
     pub points: Vec<(u64, f64)>,
 }
 
+/// Sorted `(unix_ms, value)` points read with step-hold semantics.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct StepSeries(Vec<(u64, f64)>);
+
+impl StepSeries {
+    /// The series of `points`, in any order.
+    pub(crate) fn new(points: &[(u64, f64)]) -> Self {
+        let mut points = points.to_vec();
+        points.sort_by_key(|&(t, _)| t);
+        Self(points)
+    }
+
+    /// Whether the series has no points.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The value of the latest point at or before `unix_ms`; `None` before the first.
+    pub(crate) fn at(&self, unix_ms: u64) -> Option<f64> {
+        let n = self.0.partition_point(|&(t, _)| t <= unix_ms);
+        n.checked_sub(1).map(|i| self.0[i].1)
+    }
+}
+
 /// A series loaded by [`SeriesSpec::from_csv`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct CsvSeries {
@@ -137,6 +161,16 @@ mod tests {
         env!("CARGO_MANIFEST_DIR"),
         "/../../shared/data/sds011_aberdeen_2017-10-20.csv"
     );
+
+    #[test]
+    fn step_series_holds_the_latest_point() {
+        let s = StepSeries::new(&[(20, 2.0), (10, 1.0)]);
+        assert!(!s.is_empty() && StepSeries::default().is_empty());
+        assert_eq!(s.at(9), None);
+        assert_eq!(s.at(10), Some(1.0));
+        assert_eq!(s.at(19), Some(1.0));
+        assert_eq!(s.at(u64::MAX), Some(2.0));
+    }
 
     #[test]
     fn loads_shared_sds011_file() {

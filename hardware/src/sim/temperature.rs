@@ -36,7 +36,7 @@ impl TemperatureModel {
 
     /// Temperature in °C at `unix_ms`.
     pub fn celsius_at(&self, unix_ms: u64) -> f64 {
-        let hour = (unix_ms as f64 / 3_600_000.0 + self.longitude / 15.0).rem_euclid(24.0);
+        let hour = super::solar_hour(unix_ms, self.longitude);
         let warmth = if (MIN_HOUR..MAX_HOUR).contains(&hour) {
             (1.0 - (PI * (hour - MIN_HOUR) / (MAX_HOUR - MIN_HOUR)).cos()) / 2.0
         } else {
