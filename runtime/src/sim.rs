@@ -82,7 +82,10 @@ pub struct ScenarioFault {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct CsvReplay {
-    /// Sensor name.
+    /// Sensor name. On a pole with a simulated particulate sensor
+    /// (`[hardware.particulate]`), a replay named `pm25` or `pm10` feeds that sensor
+    /// instead of becoming a sensor of its own, so the values reach plugins through the
+    /// real wire-protocol frames and parser.
     pub sensor: String,
     /// Unit.
     pub unit: String,
@@ -207,7 +210,15 @@ impl ScenarioFile {
             if series.skipped_rows > 0 {
                 tracing::warn!(path = %c.path.display(), skipped = series.skipped_rows, "CSV rows without a usable value were skipped");
             }
-            sim.series.push(series.series);
+            let points = series.series.points;
+            match (sim.particulate.as_mut(), c.sensor.as_str()) {
+                (Some(pm), "pm25") => pm.replay_pm25 = points,
+                (Some(pm), "pm10") => pm.replay_pm10 = points,
+                _ => sim.series.push(SeriesSpec {
+                    points,
+                    ..series.series
+                }),
+            }
         }
         Ok(sim)
     }
@@ -393,6 +404,10 @@ fn print_progress(runtime: &Runtime, now: u64, offset: &FixedOffset) {
     let lux = sensors
         .get("lux")
         .map_or("-".to_string(), |r| format!("{:.1}", r.value));
+    let pm25 = sensors
+        .get("pm25")
+        .map(|r| format!("  PM2.5 {:>5.1} ug/m3", r.value))
+        .unwrap_or_default();
     let lamps: Vec<String> = devices
         .lamps()
         .status()
@@ -408,5 +423,5 @@ fn print_progress(runtime: &Runtime, now: u64, offset: &FixedOffset) {
             )
         })
         .collect();
-    eprintln!("{time}  lux {lux:>9}  {}", lamps.join("  "));
+    eprintln!("{time}  lux {lux:>9}  {}{pm25}", lamps.join("  "));
 }

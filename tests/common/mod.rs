@@ -56,6 +56,19 @@ pub fn dimming_files() -> BTreeMap<String, Vec<u8>> {
     plugin_files(&root().join("plugins/dimming"), "sao_plugin_dimming")
 }
 
+/// The air-quality plugin's package files.
+pub fn air_quality_files() -> BTreeMap<String, Vec<u8>> {
+    plugin_files(
+        &root().join("plugins/air-quality"),
+        "sao_plugin_air_quality",
+    )
+}
+
+/// A file of the shared test data beside the workspace (`../shared/…`).
+pub fn shared(rel: &str) -> PathBuf {
+    root().join("../shared").join(rel)
+}
+
 /// The misbehaving fixture's package files.
 pub fn misbehave_files() -> BTreeMap<String, Vec<u8>> {
     plugin_files(
