@@ -150,7 +150,7 @@ pub fn build_rpi_pole(cfg: &RpiConfig, clock: Arc<dyn TimeSource>) -> Result<Pol
     }
 
     if let Some(spec) = &cfg.particulate {
-        let sensor = open_serial(&spec.port, spec.protocol, clock)?;
+        let sensor = open_serial(&spec.port, spec.protocol, clock);
         for view in sensor.sensors() {
             pole.sensors.push(Box::new(view));
         }

@@ -11,6 +11,8 @@ use std::sync::Arc;
 use serialport::{SerialPort, TTYPort};
 
 use sao_hardware::air::pms5003::Pms5003Data;
+use sao_hardware::air::port::REOPEN_INTERVAL_MS;
+use sao_hardware::air::sds011::Sds011Data;
 use sao_hardware::air::{open_serial, Command, ParticulateSensor, Protocol};
 use sao_hardware::{HwError, Sensor, SimClock};
 
@@ -39,7 +41,7 @@ impl FakeSensor {
     }
 
     fn open(&self, protocol: Protocol, clock: &Arc<SimClock>) -> ParticulateSensor {
-        open_serial(&self.path, protocol, clock.clone()).expect("open the pty like a serial port")
+        open_serial(&self.path, protocol, clock.clone())
     }
 
     /// Send `bytes` and wait until the driver has read all that was sent so far.
@@ -233,15 +235,60 @@ fn a_vanished_port_is_a_fault() {
     assert_eq!(sensor.stats().read_errors, 1);
 }
 
+/// A readable fault message of `read`.
+fn fault(read: Result<Option<f64>, HwError>) -> String {
+    match read {
+        Err(HwError::Fault { message, .. }) => message,
+        other => panic!("expected a fault, got {other:?}"),
+    }
+}
+
 #[test]
-fn a_missing_port_is_unavailable() {
-    let clock: Arc<SimClock> = Arc::new(SimClock::new(0));
-    let err = open_serial("/dev/sao-no-such-tty".as_ref(), Protocol::Pms5003, clock).err();
-    let Some(HwError::Unavailable { device }) = err else {
-        panic!("{err:?}");
-    };
+fn a_missing_port_is_a_fault_until_it_appears_then_a_replugged_one_is_reopened() {
+    let clock = Arc::new(SimClock::new(0));
+    let dir = tempfile::tempdir().unwrap();
+    // The port's stable name, as udev gives a USB adapter (/dev/serial/by-id/...).
+    let link = dir.path().join("ttyUSB-sds011");
+    let sensor = open_serial(&link, Protocol::Sds011, clock.clone());
+    let mut pm25 = sensor.sensors().remove(0);
+    let message = fault(pm25.read());
     assert!(
-        device.contains("PMS5003 on /dev/sao-no-such-tty"),
-        "{device}"
+        message.contains("cannot open") && message.contains("ttyUSB-sds011"),
+        "{message}"
     );
+
+    // The adapter is plugged in; the driver tries again after the reopen interval.
+    let mut first = FakeSensor::new();
+    std::os::unix::fs::symlink(&first.path, &link).unwrap();
+    assert!(pm25.read().is_err(), "not retried before the interval");
+    clock.advance(REOPEN_INTERVAL_MS);
+    let frame = Sds011Data {
+        pm2_5_tenths: 123,
+        pm10_tenths: 456,
+        device_id: [1, 2],
+    };
+    assert_eq!(pm25.read(), Ok(None), "opened, nothing sent yet");
+    first.send(&sensor, &frame.to_bytes());
+    assert_eq!(pm25.read(), Ok(Some(12.3)));
+
+    // Unplugged: the read fails and the port is closed...
+    drop(first);
+    assert!(fault(pm25.read()).contains("failed"));
+    // ...and plugged back in, under a new device node.
+    let mut second = FakeSensor::new();
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink(&second.path, &link).unwrap();
+    clock.advance(REOPEN_INTERVAL_MS);
+    assert_eq!(pm25.read(), Ok(None));
+    second.written = sensor.stats().bytes_read;
+    second.send(
+        &sensor,
+        &Sds011Data {
+            pm2_5_tenths: 250,
+            ..frame
+        }
+        .to_bytes(),
+    );
+    assert_eq!(pm25.read(), Ok(Some(25.0)));
+    assert!(sensor.stats().read_errors >= 2);
 }

@@ -8,6 +8,8 @@
 //!   [`ParticulateReading`] and [`Parser`], which yields [`Message`]s.
 //! * [`particulate`] — [`ParticulateSensor`], the driver that talks to either sensor over a
 //!   [`SerialLine`] and exposes it as pole sensors `pm25`, `pm10` (and `pm1`).
+//! * [`port`] — [`SerialPortLine`], a real serial port by path that reopens itself after
+//!   the device vanishes.
 //! * [`gas`] — [`GasSensor`], a range-checked pole sensor over any [`GasCell`].
 
 use std::ops::RangeInclusive;
@@ -17,12 +19,14 @@ use crate::HwError;
 pub mod gas;
 pub mod particulate;
 pub mod pms5003;
+pub mod port;
 pub mod protocol;
 pub mod sds011;
 pub mod stream;
 
 pub use gas::{Gas, GasCell, GasSensor};
 pub use particulate::{open_serial, ParticulateSensor, SerialLine};
+pub use port::SerialPortLine;
 pub use protocol::{Command, Message, Parser, ParticulateReading, Protocol};
 pub use stream::{FrameParser, Framing, StreamStats};
 

@@ -21,11 +21,11 @@
 use std::io::{ErrorKind, Read, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
 
 use serde::Serialize;
 
 use super::check_range;
+use super::port::SerialPortLine;
 use super::protocol::{Command, Message, Parser, ParticulateReading, Protocol};
 use super::stream::StreamStats;
 use crate::{HwError, Sensor, TimeSource};
@@ -36,10 +36,6 @@ pub trait SerialLine: Read + Write + Send {}
 
 impl<T: Read + Write + Send + ?Sized> SerialLine for T {}
 
-/// Both sensors talk at 9600 baud, 8 data bits, no parity, 1 stop bit.
-pub const BAUD_RATE: u32 = 9_600;
-/// How long a read of a real port waits for the first byte.
-pub const READ_TIMEOUT: Duration = Duration::from_millis(10);
 /// Checksum errors (or data frames' worth of discarded bytes) since the last valid frame
 /// from which the line is reported faulty.
 pub const BAD_FRAMES_FOR_FAULT: u64 = 5;
@@ -50,24 +46,17 @@ const READ_CHUNK: usize = 512;
 /// Most bytes one poll reads, so a line that never stops sending cannot stall the caller.
 const MAX_READ_PER_POLL: usize = 4_096;
 
-/// Open the serial port at `path` (9600 8N1, [`READ_TIMEOUT`]) for a sensor speaking
-/// `protocol`. Errors with [`HwError::Unavailable`] if the port cannot be opened.
+/// The sensor speaking `protocol` on the serial port at `path` (9600 8N1), through a
+/// [`SerialPortLine`]: a port that cannot be opened now — a USB adapter not yet plugged
+/// in, say — is not an error here; the sensor's reads fault with the reason until the
+/// port opens, and a port that fails later is reopened the same way.
 pub fn open_serial(
     path: &Path,
     protocol: Protocol,
     clock: Arc<dyn TimeSource>,
-) -> Result<ParticulateSensor, HwError> {
-    let port = serialport::new(path.to_string_lossy(), BAUD_RATE)
-        .data_bits(serialport::DataBits::Eight)
-        .parity(serialport::Parity::None)
-        .stop_bits(serialport::StopBits::One)
-        .flow_control(serialport::FlowControl::None)
-        .timeout(READ_TIMEOUT)
-        .open()
-        .map_err(|e| HwError::Unavailable {
-            device: format!("{protocol} on {} ({e})", path.display()),
-        })?;
-    Ok(ParticulateSensor::new(port, protocol, clock))
+) -> ParticulateSensor {
+    let line = SerialPortLine::new(path, clock.clone());
+    ParticulateSensor::new(line, protocol, clock)
 }
 
 /// A reading and when it was received.
