@@ -6,7 +6,8 @@
 //!   against the telemetry schema, the day's AQI equal to the PCD index of the replayed
 //!   day's mean, and the day's time-in-band adding up to the hours replayed;
 //! * synthetic Thai dry-season episodes: a rising one warns (`aqi-forecast`) before the
-//!   AQI crosses 100 (`aqi-exceeded`); a flat one raises nothing.
+//!   AQI crosses 100 (`aqi-exceeded`); a flat one raises nothing, and a simulated ozone
+//!   sensor is averaged over its 8-hour window and indexed beside PM.
 
 mod common;
 
@@ -181,11 +182,14 @@ delimiter = ";"
     }
 }
 
-/// A dry-season scenario of `days` with the given particulate model (inline TOML).
+/// A dry-season scenario of `days` with the given particulate model (inline TOML) and
+/// an ozone sensor.
 fn dry_season(model: &str, days: u32) -> Vec<Value> {
     let scenario = pole_header("2026-11-21T00:00:00+07:00", f64::from(days) * 24.0, 120)
         + &format!(
             r#"
+gases = [{{ gas = "o3" }}]
+
 [hardware.particulate]
 protocol = "pms5003"
 line-noise = 0.05
@@ -237,5 +241,16 @@ fn a_rising_episode_warns_before_aqi_crosses_100_and_a_flat_one_raises_nothing()
     let aqi = on_topic(&flat, "/tele/air-quality/aqi");
     assert_eq!(aqi.len(), 72);
     assert!(aqi.iter().all(|r| metric(r, "aqi") < 100.0));
+    // Ozone is averaged over its own 8-hour window and indexed; PM2.5 dominates here.
+    let last = aqi[71];
+    let o3 = metric(last, "o3");
+    assert!(o3 > 0.0, "{o3} ppb");
+    assert_eq!(last["payload"]["details"]["averaging-hours"]["o3"], 8);
+    assert_eq!(
+        metric(last, "o3-index") as u32,
+        aqi::sub_index(Standard::ThaiPcd2023, Pollutant::O3, o3).unwrap()
+    );
+    assert!(metric(last, "o3-index") < metric(last, "aqi"));
+    assert_eq!(last["payload"]["details"]["dominant"], "pm25");
     assert!(on_topic(&flat, "/evt/air-quality/").is_empty());
 }

@@ -158,7 +158,8 @@ fn a_pole_killed_mid_burst_delivers_every_accepted_record_after_restart() {
         ),
     );
     let pole = PoleProcess::start(&bench, &config);
-    sub.wait_for("a third of the burst", LONG, |m| {
+    // Only "mid-burst" matters here; on a loaded 2-core machine a third takes over 60 s.
+    sub.wait_for("a third of the burst", Duration::from_secs(180), |m| {
         m.len() as u64 >= TOTAL / 3
     });
     pole.kill9();
