@@ -70,7 +70,7 @@ pub fn project(points: &[(i64, f64)], horizon_ms: i64) -> Option<Projection> {
 pub struct TrendConfig {
     /// The AQI level watched; 100 by default (the air-quality standard in both indices).
     pub level: f64,
-    /// How far ahead the trend is read, ms; 3 hours by default.
+    /// How far ahead the trend is read, ms; 6 hours by default.
     pub horizon_ms: i64,
     /// How far below the level a value must fall to clear an alert; 10 by default.
     pub hysteresis: f64,
@@ -83,7 +83,7 @@ impl Default for TrendConfig {
     fn default() -> Self {
         TrendConfig {
             level: 100.0,
-            horizon_ms: 3 * HOUR_MS,
+            horizon_ms: 6 * HOUR_MS,
             hysteresis: 10.0,
             min_slope_per_hour: 0.0,
         }

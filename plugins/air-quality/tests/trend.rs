@@ -77,8 +77,9 @@ fn rising_series_raises_the_forecast_before_the_crossing() {
         .map(|&(h, _)| h)
         .expect("an exceedance");
     assert_eq!(exceeded_hour, 7);
-    // At hour 4 the AQI is 84 and 3 h ahead the line reaches 102.
-    assert_eq!(forecast_hour, 4);
+    // At hour 2 (the first with three points) the AQI is 72 and 6 h ahead the line
+    // reaches 108.
+    assert_eq!(forecast_hour, 2);
     // On the crossing the forecast hands over to the exceeded alert.
     assert!(transitions.contains(&(
         7,
