@@ -126,8 +126,8 @@ impl Default for Timing {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "backend", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Hardware {
-    /// The deterministic simulator.
-    Sim(sao_hardware::sim::SimConfig),
+    /// The deterministic simulator (boxed: its config is several times the Pi's).
+    Sim(Box<sao_hardware::sim::SimConfig>),
     /// A Raspberry Pi through rppal (needs the `rpi` feature).
     #[cfg(feature = "rpi")]
     Rpi(sao_hardware::rpi::RpiConfig),
@@ -135,7 +135,7 @@ pub enum Hardware {
 
 impl Default for Hardware {
     fn default() -> Self {
-        Hardware::Sim(sao_hardware::sim::SimConfig::default())
+        Hardware::Sim(Box::default())
     }
 }
 

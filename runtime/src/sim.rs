@@ -178,7 +178,7 @@ impl ScenarioFile {
         // Without the `rpi` feature the simulator is the only backend.
         #[allow(clippy::infallible_destructuring_match)]
         let sim = match &self.pole.hardware {
-            Hardware::Sim(sim) => sim,
+            Hardware::Sim(sim) => sim.as_ref(),
             #[cfg(feature = "rpi")]
             Hardware::Rpi(_) => bail!("`sao sim` needs `[hardware] backend = \"sim\"`"),
         };
