@@ -29,8 +29,8 @@ pub struct SerialPortLine {
     path: PathBuf,
     clock: Arc<dyn TimeSource>,
     port: Option<Box<dyn SerialPort>>,
-    /// When the last open was attempted, and why it failed if it did.
-    last_attempt: Option<(u64, Option<String>)>,
+    /// While the port is closed: when it failed or could not be opened, and why.
+    failure: Option<(u64, String)>,
 }
 
 impl SerialPortLine {
@@ -41,28 +41,18 @@ impl SerialPortLine {
             path: path.to_path_buf(),
             clock,
             port: None,
-            last_attempt: None,
+            failure: None,
         };
         // A failure is kept and reported by the first read.
         let _ = line.port();
         line
     }
 
-    /// The path of the port.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Whether the port is open now.
-    pub fn is_open(&self) -> bool {
-        self.port.is_some()
-    }
-
     /// The open port, opening it if it is closed and the reopen interval has passed.
     fn port(&mut self) -> io::Result<&mut Box<dyn SerialPort>> {
         if self.port.is_none() {
             let now = self.clock.now_ms();
-            if let Some((at, Some(reason))) = &self.last_attempt {
+            if let Some((at, reason)) = &self.failure {
                 if now.saturating_sub(*at) < REOPEN_INTERVAL_MS {
                     return Err(io::Error::new(ErrorKind::NotConnected, reason.clone()));
                 }
@@ -70,11 +60,11 @@ impl SerialPortLine {
             match open(&self.path) {
                 Ok(port) => {
                     self.port = Some(port);
-                    self.last_attempt = Some((now, None));
+                    self.failure = None;
                 }
                 Err(e) => {
                     let reason = format!("cannot open {}: {e}", self.path.display());
-                    self.last_attempt = Some((now, Some(reason.clone())));
+                    self.failure = Some((now, reason.clone()));
                     return Err(io::Error::new(ErrorKind::NotConnected, reason));
                 }
             }
@@ -90,9 +80,9 @@ impl SerialPortLine {
                 ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
             ) {
                 self.port = None;
-                self.last_attempt = Some((
+                self.failure = Some((
                     self.clock.now_ms(),
-                    Some(format!("{} failed: {e}", self.path.display())),
+                    format!("{} failed: {e}", self.path.display()),
                 ));
             }
         }
