@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use sao_plugin_sdk::wit::bindings::sao::plugin::types::Reading;
 use sao_plugin_sdk::wit::bindings::sao::plugin::{alarm, telemetry};
 use sao_plugin_sdk::wit::bindings::Guest;
-use sao_plugin_sdk::wit::{alarm_error, telemetry_error, wit_metrics, WitPlatform};
+use sao_plugin_sdk::wit::{alarm_error, telemetry_error, wit_metrics, with_state, WitPlatform};
 
 use crate::config::Config;
 use crate::host::Host;
@@ -41,10 +41,7 @@ impl Host for WitPlatform {
 fn with_monitor(
     f: impl FnOnce(&mut Monitor, &mut WitPlatform) -> Result<(), String>,
 ) -> Result<(), String> {
-    MONITOR.with_borrow_mut(|slot| match slot {
-        Some(monitor) => f(monitor, &mut WitPlatform),
-        None => Err("not initialised".to_string()),
-    })
+    with_state(&MONITOR, f)
 }
 
 /// The exported handlers.

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use sao_plugin_sdk::wit::bindings::sao::plugin::types::Reading;
 use sao_plugin_sdk::wit::bindings::sao::plugin::{clock, lighting};
 use sao_plugin_sdk::wit::bindings::Guest;
-use sao_plugin_sdk::wit::{lighting_error, WitPlatform};
+use sao_plugin_sdk::wit::{lighting_error, with_state, WitPlatform};
 
 use crate::config::Config;
 use crate::controller::Controller;
@@ -43,10 +43,7 @@ impl Host for WitPlatform {
 fn with_controller(
     f: impl FnOnce(&mut Controller, &mut WitPlatform) -> Result<(), String>,
 ) -> Result<(), String> {
-    CONTROLLER.with_borrow_mut(|slot| match slot {
-        Some(controller) => f(controller, &mut WitPlatform),
-        None => Err("not initialised".to_string()),
-    })
+    with_state(&CONTROLLER, f)
 }
 
 /// The exported handlers.

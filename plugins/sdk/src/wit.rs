@@ -1,5 +1,8 @@
 //! The `sao:plugin@0.1.0` bindings and [`Platform`] over them (wasm32 only).
 
+use std::cell::RefCell;
+use std::thread::LocalKey;
+
 use crate::{EventState, LogLevel, Platform, Severity};
 
 /// The generated bindings of world `sao:plugin/plugin`: the imported interfaces under
@@ -76,6 +79,18 @@ impl Platform for WitPlatform {
         let geo = clock::location();
         (geo.latitude, geo.longitude)
     }
+}
+
+/// Runs `f` on the plugin's state in `slot` (filled by its `init` handler) with the
+/// platform, or fails with "not initialised" if `init` has not filled it.
+pub fn with_state<T: 'static>(
+    slot: &'static LocalKey<RefCell<Option<T>>>,
+    f: impl FnOnce(&mut T, &mut WitPlatform) -> Result<(), String>,
+) -> Result<(), String> {
+    slot.with_borrow_mut(|state| match state {
+        Some(state) => f(state, &mut WitPlatform),
+        None => Err("not initialised".to_string()),
+    })
 }
 
 /// `(name, value, unit)` triples as WIT metrics.
