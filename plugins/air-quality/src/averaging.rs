@@ -93,6 +93,12 @@ impl HourlyAverager {
         }
     }
 
+    /// Changes how much of an hour must be covered for it to count (clamped to 0..=1);
+    /// applies to the hours already kept too.
+    pub fn set_min_hour_coverage(&mut self, min_hour_coverage: f64) {
+        self.min_hour_coverage = clamp_fraction(min_hour_coverage);
+    }
+
     /// Counts a sample taken at `ts_ms`.
     pub fn add(&mut self, ts_ms: i64, value: f64) -> Added {
         if !value.is_finite() || value < 0.0 {

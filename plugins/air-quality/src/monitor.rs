@@ -111,7 +111,8 @@ impl Monitor {
 
     /// Applies a new config. A changed alert setting clears the active alerts (they are
     /// re-evaluated at the next hour); a changed standard restarts the KPI day and the
-    /// trend, whose numbers are on the old scale.
+    /// trend, whose numbers are on the old scale; a changed hour coverage applies to the
+    /// hours already averaged.
     pub fn set_config(&mut self, config: Config, host: &mut impl Host) {
         let kpi = config.kpi(self.utc_offset_minutes);
         if self.state.alert.config() != &config.trend() {
@@ -135,6 +136,9 @@ impl Monitor {
                 );
             }
             self.state.alert = TrendAlert::new(config.trend());
+        }
+        for averager in self.state.averages.values_mut() {
+            averager.set_min_hour_coverage(config.min_hour_coverage);
         }
         if self.state.kpi.config() != &kpi {
             self.state.kpi = KpiTracker::new(kpi);
@@ -219,8 +223,10 @@ impl Monitor {
             while history.len() > self.config.alert.trend_hours as usize {
                 history.pop_front();
             }
-            let points: Vec<(i64, f64)> = history.iter().copied().collect();
-            let projection = trend::project(&points, self.config.trend().horizon_ms);
+            let projection = trend::project(
+                history.make_contiguous(),
+                self.state.alert.config().horizon_ms,
+            );
             for transition in self.state.alert.update(hour, f64::from(value), projection) {
                 self.report(host, transition);
             }

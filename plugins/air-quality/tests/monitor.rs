@@ -298,3 +298,26 @@ fn completed_days_report_time_in_band() {
     assert_eq!(metrics["covered-hours"] + metrics["unknown-hours"], 24.0);
     assert_eq!(metrics["good-share"], 100.0);
 }
+
+#[test]
+fn a_new_hour_coverage_applies_to_the_hours_already_averaged() {
+    let mut host = MemoryHost::default();
+    let mut monitor = Monitor::new(config("{}"), &mut host);
+    // A reading every 10 minutes fills 6 of an hour's 12 slots: not enough at 75 %.
+    let mut t = MIDNIGHT;
+    while t < MIDNIGHT + 3 * HOUR {
+        if (t - MIDNIGHT).is_multiple_of(10 * MIN) {
+            monitor
+                .on_reading("pm25", 12.0, "ug/m3", t, &mut host)
+                .unwrap();
+        }
+        monitor.tick(t, &mut host).unwrap();
+        t += MIN;
+    }
+    assert!(host.stream("aqi").is_empty());
+    monitor.set_config(config(r#"{"min-hour-coverage":0.5}"#), &mut host);
+    monitor.tick(MIDNIGHT + 3 * HOUR, &mut host).unwrap();
+    let aqi = host.stream("aqi");
+    assert_eq!(aqi.len(), 1);
+    assert_eq!(aqi[0].1["aqi"], 20.0);
+}
