@@ -96,3 +96,45 @@ impl InferenceSlots {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    fn load_onnxruntime() {
+        // Run options belong to ONNX Runtime, which must be loaded first.
+        crate::detector::OnnxRuntime::load(None).expect("ONNX Runtime (run .ci/setup)");
+    }
+
+    #[tokio::test]
+    async fn a_run_past_its_timeout_is_cut_and_keeps_its_slot_until_it_stops() {
+        load_onnxruntime();
+        let slots = InferenceSlots::new(&InferenceConfig {
+            concurrency: 1,
+            timeout_ms: 50,
+            ..InferenceConfig::default()
+        });
+        let finished = Arc::new(AtomicBool::new(false));
+        let flag = finished.clone();
+        let slow = slots
+            .run(move |_| {
+                std::thread::sleep(Duration::from_millis(300));
+                flag.store(true, Ordering::SeqCst);
+            })
+            .await;
+        assert!(matches!(slow, Err(InferenceError::Timeout(_))), "{slow:?}");
+        // The next run waits for the slot the overrunning one still holds.
+        let saw_finished = slots.run(move |_| finished.load(Ordering::SeqCst)).await.unwrap();
+        assert!(saw_finished);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_is_an_error_not_a_crash() {
+        load_onnxruntime();
+        let slots = InferenceSlots::new(&InferenceConfig::default());
+        let result: Result<(), _> = slots.run(|_| panic!("model bug")).await;
+        assert!(matches!(result, Err(InferenceError::Task(_))));
+        assert_eq!(slots.run(|_| 7).await.unwrap(), 7);
+    }
+}

@@ -6,7 +6,7 @@
 //! run on tokio's blocking pool (inference behind the box's [`InferenceSlots`]); the
 //! camera task itself only routes and tracks, so it never blocks an async worker.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -145,10 +145,11 @@ pub struct PipelineStats {
     skipped: AtomicU64,
     failures: AtomicU64,
     inference_us: AtomicU64,
+    counts: Mutex<BTreeMap<String, u64>>,
 }
 
 /// A copy of the counters.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct StatsSnapshot {
     /// Frames received from the camera.
     pub frames: u64,
@@ -160,6 +161,9 @@ pub struct StatsSnapshot {
     pub failures: u64,
     /// Mean inference time, milliseconds.
     pub mean_inference_ms: f64,
+    /// Objects tracked so far, by label: each confirmed track counts once, under its
+    /// label when first confirmed (a traffic count).
+    pub counts: BTreeMap<String, u64>,
 }
 
 impl PipelineStats {
@@ -174,6 +178,7 @@ impl PipelineStats {
             mean_inference_ms: self.inference_us.load(Ordering::Relaxed) as f64
                 / 1000.0
                 / inferences.max(1) as f64,
+            counts: self.counts.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         }
     }
 }
@@ -271,6 +276,8 @@ pub struct CameraPipeline {
     tracker: Tracker,
     recent: RecentFrames,
     stats: Arc<PipelineStats>,
+    /// Live confirmed tracks already counted.
+    counted: BTreeSet<u64>,
 }
 
 impl CameraPipeline {
@@ -295,6 +302,7 @@ impl CameraPipeline {
             recent: RecentFrames::new(config.keep_frames),
             stats: Arc::new(PipelineStats::default()),
             detector,
+            counted: BTreeSet::new(),
         })
     }
 
@@ -429,6 +437,7 @@ impl CameraPipeline {
             .into_iter()
             .map(|t| self.object(t))
             .collect();
+        self.count(&objects);
         self.recent.push(KeptFrame {
             id: frame.id,
             image,
@@ -454,6 +463,17 @@ impl CameraPipeline {
             objects,
         })));
         events
+    }
+
+    fn count(&mut self, objects: &[DetectedObject]) {
+        let live: BTreeSet<u64> = self.tracker.tracks().map(|t| t.track_id).collect();
+        self.counted.retain(|id| live.contains(id));
+        for object in objects {
+            if self.counted.insert(object.track_id) {
+                let mut counts = self.stats.counts.lock().unwrap_or_else(|p| p.into_inner());
+                *counts.entry(object.label.clone()).or_default() += 1;
+            }
+        }
     }
 
     fn failed(&self, mut events: Vec<VisionEvent>, reason: String) -> Vec<VisionEvent> {
