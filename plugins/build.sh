@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q --release --target wasm32-wasip2 \
-    -p sao-plugin-dimming -p sao-plugin-air-quality -p sao-fixture-misbehave
+    -p sao-plugin-dimming -p sao-plugin-air-quality -p sao-fixture-misbehave \
+    -p sao-fixture-vision-probe
 
 target_dir="${CARGO_TARGET_DIR:-target}"
 dev=target/sao-dev

@@ -112,6 +112,7 @@ fn fixture() -> Fixture {
         )),
         uplink: Arc::new(Uplink::new(identity, Arc::new(outbox), None)),
         kv: KvStore::new(db),
+        cameras: Default::default(),
     });
     let key = signing::generate_key();
     let mut trust = TrustStore::default();

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::Context as _;
+use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand, ValueEnum};
 use sao_hardware::{SimClock, SystemClock, TimeSource};
 use tokio::signal::unix::{signal, SignalKind};
@@ -90,6 +90,12 @@ pub enum Command {
     },
     /// Operate poles remotely over MQTT: configure, list, watch.
     Ctl(Box<crate::ctl::CtlArgs>),
+    /// Evaluate models and vision plugins on images and videos.
+    Vision {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::vision::evaluate::VisionCommand,
+    },
     /// Generate an ed25519 key pair (`<out>.key`, `<out>.pub`).
     Keygen {
         /// Path stem of the key files.
@@ -123,6 +129,10 @@ pub enum PluginCommand {
         /// Sign with this private key while packing.
         #[arg(long)]
         key: Option<PathBuf>,
+        /// Take a file the manifest names from elsewhere, as `PATH-IN-PACKAGE=FILE`
+        /// (e.g. a model kept outside the plugin's source tree). Repeatable.
+        #[arg(long = "file", value_name = "PATH=FILE")]
+        files: Vec<String>,
     },
     /// Sign a package in place.
     Sign {
@@ -213,6 +223,7 @@ fn execute(command: Command) -> anyhow::Result<()> {
         ),
         Command::Plugin { command } => plugin_command(command),
         Command::Ctl(args) => tokio_runtime()?.block_on(crate::ctl::run(*args)),
+        Command::Vision { command } => crate::vision::evaluate::execute(command),
         Command::Keygen { out } => {
             let key = signing::generate_key();
             signing::write_key_pair(&key, &out)?;
@@ -227,7 +238,8 @@ fn execute(command: Command) -> anyhow::Result<()> {
     }
 }
 
-fn tokio_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+/// The multi-threaded async runtime every long-running command uses.
+pub(crate) fn tokio_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -280,8 +292,13 @@ fn run_pole(path: &Path) -> anyhow::Result<()> {
             }
         };
         let mut next_step = tokio::time::Instant::now();
+        let mut cameras = runtime.take_vision_events();
         loop {
             tokio::select! {
+                Some(event) = next_vision(&mut cameras) => {
+                    sync_clock();
+                    runtime.on_vision(event).await;
+                }
                 _ = tokio::time::sleep_until(next_step) => {
                     sync_clock();
                     runtime.step().await;
@@ -303,10 +320,20 @@ fn run_pole(path: &Path) -> anyhow::Result<()> {
             }
         }
         tracing::info!("shutting down");
-        runtime.shutdown()?;
+        runtime.shutdown().await?;
         link.shutdown(SHUTDOWN_TIMEOUT).await;
         Ok(())
     })
+}
+
+/// The next camera event, or never when the pole has no cameras.
+async fn next_vision(
+    events: &mut Option<tokio::sync::mpsc::Receiver<sao_vision::pipeline::VisionEvent>>,
+) -> Option<sao_vision::pipeline::VisionEvent> {
+    match events {
+        Some(events) => events.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 fn simulate(scenario: &Path, out: &Path, options: SimOptions) -> anyhow::Result<()> {
@@ -360,7 +387,15 @@ fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
             component,
             out,
             key,
+            files: overrides,
         } => {
+            let mut sources = BTreeMap::new();
+            for entry in &overrides {
+                let (inside, file) = entry
+                    .split_once('=')
+                    .with_context(|| format!("--file `{entry}`: expected PATH-IN-PACKAGE=FILE"))?;
+                sources.insert(inside.to_string(), PathBuf::from(file));
+            }
             let manifest_text = std::fs::read_to_string(dir.join(MANIFEST_FILE))
                 .with_context(|| format!("cannot read {}", dir.join(MANIFEST_FILE).display()))?;
             let manifest = Manifest::parse(&manifest_text)?;
@@ -371,12 +406,20 @@ fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
                 std::fs::read(&component)
                     .with_context(|| format!("cannot read {}", component.display()))?,
             );
-            let extra = std::iter::once(&manifest.config_schema)
-                .chain(manifest.models.iter().map(|m| &m.path));
+            let extra = std::iter::once(manifest.config_schema.clone()).chain(
+                manifest
+                    .models
+                    .iter()
+                    .map(|m| m.path.to_string_lossy().into_owned()),
+            );
             for path in extra {
-                let bytes = std::fs::read(dir.join(path))
-                    .with_context(|| format!("cannot read {}", dir.join(path).display()))?;
-                files.insert(path.clone(), bytes);
+                let source = sources.remove(&path).unwrap_or_else(|| dir.join(&path));
+                let bytes = std::fs::read(&source)
+                    .with_context(|| format!("cannot read {}", source.display()))?;
+                files.insert(path, bytes);
+            }
+            if let Some(unused) = sources.keys().next() {
+                bail!("--file `{unused}`: the manifest names no such file");
             }
             let mut package = Package::from_files(files)?;
             if let Some(key) = key {

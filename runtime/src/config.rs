@@ -10,6 +10,8 @@ use crate::control::ControlConfig;
 use crate::devices::LightingPolicy;
 use crate::plugin::{Capability, RestartPolicy};
 use crate::uplink::{Identity, UplinkConfig};
+use crate::vision::VisionConfig;
+use sao_vision::pipeline::CameraConfig;
 
 /// A parsed `pole.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -44,6 +46,12 @@ pub struct PoleConfig {
     /// Plugins to install at start.
     #[serde(default)]
     pub plugins: Vec<PluginSpec>,
+    /// How the box runs inference and what snapshots hide.
+    #[serde(default)]
+    pub vision: VisionConfig,
+    /// The pole's cameras.
+    #[serde(default)]
+    pub cameras: Vec<CameraConfig>,
 }
 
 /// Storage locations.

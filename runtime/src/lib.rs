@@ -27,6 +27,7 @@ pub mod runtime;
 pub mod scaffold;
 pub mod sim;
 pub mod uplink;
+pub mod vision;
 
 /// Version of this host.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -20,6 +20,8 @@ use crate::plugin::supervisor::SupervisorParts;
 use crate::plugin::{self, Supervisor, TrustStore};
 use crate::reports;
 use crate::uplink::{Metric, Outbox, RecordSink, Source, Uplink};
+use crate::vision::{report_health, VisionHub};
+use sao_vision::pipeline::VisionEvent;
 
 /// A plugin that could not be installed, kept for status reports.
 #[derive(Debug, Clone)]
@@ -50,6 +52,7 @@ pub struct Runtime {
     plugins: Vec<Supervisor>,
     rejected: Vec<Rejected>,
     bus: Bus,
+    vision: VisionHub,
     config: PoleConfig,
     next_health_ms: u64,
     /// Each plugin's state when the status was last published.
@@ -84,10 +87,12 @@ impl Runtime {
             .context("cannot open the uplink outbox")?;
         let devices = Arc::new(Devices::new(pole, clock, &config.lighting));
         let uplink = Arc::new(Uplink::new(config.pole.clone(), Arc::new(outbox), tap));
+        let vision = VisionHub::new(config.vision.clone(), config.cameras.clone());
         let services = Arc::new(Services {
             devices,
             uplink,
             kv: KvStore::new(db.clone()),
+            cameras: vision.access(),
         });
         Ok(Self {
             engine,
@@ -99,6 +104,7 @@ impl Runtime {
             plugins: Vec::new(),
             rejected: Vec::new(),
             bus: Bus::default(),
+            vision,
             config,
             next_health_ms: 0,
             published_states: Vec::new(),
@@ -212,6 +218,7 @@ impl Runtime {
             "installed"
         );
         let configs = self.configs.clone();
+        self.subscribe_cameras(&prepared);
         self.bus.add(&prepared.manifest.subscriptions, now);
         let outcome = prepared.cache;
         let mut supervisor = Supervisor::new(SupervisorParts {
@@ -226,6 +233,80 @@ impl Runtime {
         supervisor.start(config, now).await;
         self.plugins.push(supervisor);
         outcome
+    }
+
+    /// Starts the cameras a vision plugin watches. A camera that cannot run for it is
+    /// reported; the plugin still runs (without those detections).
+    fn subscribe_cameras(&mut self, prepared: &plugin::Prepared) {
+        let manifest = &prepared.manifest;
+        let (Some(subscription), Some(model), Some(bytes)) = (
+            &manifest.subscriptions.vision,
+            manifest.vision_model(),
+            &prepared.vision_model,
+        ) else {
+            return;
+        };
+        match self
+            .vision
+            .subscribe(&manifest.id, &subscription.cameras, model, bytes)
+        {
+            Ok(cameras) => tracing::info!(plugin = %manifest.id, ?cameras, "watching cameras"),
+            Err(reason) => {
+                tracing::error!(plugin = %manifest.id, "cameras unavailable: {reason}");
+                reports::plugin_state(
+                    &self.services.uplink,
+                    &manifest.id,
+                    "cameras-unavailable",
+                    crate::uplink::Severity::Warning,
+                    &reason,
+                    self.now(),
+                );
+            }
+        }
+    }
+
+    /// The cameras' events (detections, health), for the loop that calls
+    /// [`Runtime::on_vision`]; `None` once taken.
+    pub fn take_vision_events(&mut self) -> Option<tokio::sync::mpsc::Receiver<VisionEvent>> {
+        self.vision.take_events()
+    }
+
+    /// Handles a camera event at once (an alarm must not wait for the next step):
+    /// detections go to the plugins watching, health changes upstream.
+    pub async fn on_vision(&mut self, event: VisionEvent) {
+        let now = self.now();
+        match event {
+            VisionEvent::Detections(frame) => {
+                let routed = self.bus.route_detections(&frame);
+                futures::future::join_all(
+                    self.plugins
+                        .iter_mut()
+                        .zip(routed)
+                        .filter_map(|(plugin, call)| call.map(|call| plugin.deliver(call, now))),
+                )
+                .await;
+            }
+            VisionEvent::Health { camera, change } => {
+                tracing::info!(%camera, state = ?change.state, "{}", change.detail);
+                report_health(&self.services.uplink, &camera, &change);
+            }
+            VisionEvent::InferenceFailed { camera, reason } => {
+                tracing::warn!(%camera, "inference failed: {reason}");
+            }
+        }
+        self.commit_records();
+    }
+
+    /// Why plugin `id`'s cameras could not start, if they could not.
+    pub fn vision_failure(&self, id: &str) -> Option<&str> {
+        self.vision.failure(id)
+    }
+
+    /// Counters of each running camera.
+    pub fn camera_stats(
+        &self,
+    ) -> std::collections::BTreeMap<String, sao_vision::pipeline::StatsSnapshot> {
+        self.vision.stats()
     }
 
     /// One turn of the main loop at the clock's current time.
@@ -313,6 +394,7 @@ impl Runtime {
         };
         self.plugins.remove(index);
         self.bus.remove(index);
+        self.vision.unsubscribe(id);
         let now = self.now();
         let changes = self.services.devices.lamps().release(id, reason);
         let safe_level = self.services.devices.lamps().safe_level();
@@ -401,7 +483,8 @@ impl Runtime {
 
     /// Marks the pole offline and flushes storage (call before exit; stop the MQTT link
     /// afterwards so the offline status goes out).
-    pub fn shutdown(&mut self) -> anyhow::Result<()> {
+    pub async fn shutdown(&mut self) -> anyhow::Result<()> {
+        self.vision.stop().await;
         self.publish_status(false);
         self.services
             .uplink

@@ -376,10 +376,10 @@ pub async fn run(
                 "not every record reached the broker; the rest wait in the outbox"
             );
         }
-        runtime.shutdown()?;
+        runtime.shutdown().await?;
         link.shutdown(DRAIN_TIMEOUT).await;
     } else {
-        runtime.shutdown()?;
+        runtime.shutdown().await?;
     }
     let records = *sink.count.lock().expect("count lock");
     Ok(SimSummary {

@@ -10,6 +10,7 @@ mod lighting;
 mod log;
 mod sensors;
 mod telemetry;
+mod vision;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use crate::devices::Devices;
 use crate::plugin::Capability;
 use crate::uplink::{Source, Uplink};
+use crate::vision::CameraAccess;
 
 use budget::{CpuBudget, YieldPoint};
 pub use kv::KvStore;
@@ -35,6 +37,28 @@ wasmtime::component::bindgen!({
 
 pub use sao::plugin::types::Reading as WitReading;
 
+/// Bindings of the `vision-plugin` world (0.1.1). Its `plugin` part is the same as above;
+/// only the `vision` interface is new.
+pub mod vision_world {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "vision-plugin",
+        exports: { default: async },
+        with: {
+            "sao:plugin/types": super::sao::plugin::types,
+            "sao:plugin/log": super::sao::plugin::log,
+            "sao:plugin/clock": super::sao::plugin::clock,
+            "sao:plugin/kv": super::sao::plugin::kv,
+            "sao:plugin/telemetry": super::sao::plugin::telemetry,
+            "sao:plugin/lighting": super::sao::plugin::lighting,
+            "sao:plugin/alarm": super::sao::plugin::alarm,
+            "sao:plugin/sensors": super::sao::plugin::sensors,
+        },
+    });
+}
+
+pub use vision_world::sao::plugin::vision as wit_vision;
+
 /// Services of the pole shared by all plugins.
 pub struct Services {
     /// The devices.
@@ -43,6 +67,8 @@ pub struct Services {
     pub uplink: Arc<Uplink>,
     /// Plugin key-value storage.
     pub kv: KvStore,
+    /// The cameras plugins subscribe to, and their recent frames.
+    pub cameras: CameraAccess,
 }
 
 /// Who a store belongs to.
@@ -211,6 +237,7 @@ pub fn linker(
             }
             Capability::Alarm => p::alarm::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?,
             Capability::Sensors => p::sensors::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?,
+            Capability::Vision => wit_vision::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?,
         }
     }
     Ok(linker)

@@ -24,11 +24,13 @@ pub enum Capability {
     Alarm,
     /// `sao:plugin/sensors`
     Sensors,
+    /// `sao:plugin/vision` (since 0.1.1)
+    Vision,
 }
 
 impl Capability {
     /// Every capability, in declaration order.
-    pub const ALL: [Capability; 7] = [
+    pub const ALL: [Capability; 8] = [
         Capability::Log,
         Capability::Clock,
         Capability::Kv,
@@ -36,6 +38,7 @@ impl Capability {
         Capability::Lighting,
         Capability::Alarm,
         Capability::Sensors,
+        Capability::Vision,
     ];
 
     /// The WIT interface name (`kv`, `lighting`, ...).
@@ -48,6 +51,7 @@ impl Capability {
             Capability::Lighting => "lighting",
             Capability::Alarm => "alarm",
             Capability::Sensors => "sensors",
+            Capability::Vision => "vision",
         }
     }
 

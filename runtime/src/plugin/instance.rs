@@ -4,10 +4,27 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use sao_vision::pipeline::{DetectedObject, FrameDetections};
+use wasmtime::component::TypedFunc;
 use wasmtime::{Store, UpdateDeadline};
 
 use crate::devices::Reading;
-use crate::host::{PluginIdentity, PluginPre, PluginState, Services, TelemetryQuota, WitReading};
+use crate::host::wit_vision::{Detection as WitDetection, FrameInfo};
+use crate::host::{
+    Plugin, PluginIdentity, PluginPre, PluginState, Services, TelemetryQuota, WitReading,
+};
+
+/// The detections one plugin receives for a frame: the objects of its labels.
+#[derive(Debug, Clone)]
+pub struct Detections {
+    /// The frame (shared by every subscriber).
+    pub frame: Arc<FrameDetections>,
+    /// The objects on it the plugin subscribes to.
+    pub objects: Vec<DetectedObject>,
+}
+
+/// `on-detections`, typed.
+type OnDetections = TypedFunc<(FrameInfo, Vec<WitDetection>), (Result<(), String>,)>;
 
 /// A handler call.
 #[derive(Debug, Clone)]
@@ -20,6 +37,8 @@ pub enum Call {
     Reading(Reading),
     /// `on-tick(now)`.
     Tick(u64),
+    /// `on-detections(frame, detections)` (vision plugins).
+    Detections(Arc<Detections>),
 }
 
 impl Call {
@@ -30,6 +49,7 @@ impl Call {
             Call::Config(_) => "on-config",
             Call::Reading(_) => "on-reading",
             Call::Tick(_) => "on-tick",
+            Call::Detections(_) => "on-detections",
         }
     }
 }
@@ -40,7 +60,8 @@ pub type HandlerResult = Result<(), String>;
 /// A running plugin instance. Dropping it drops the store and all its memory.
 pub struct Instance {
     store: Store<PluginState>,
-    bindings: crate::host::Plugin,
+    bindings: Plugin,
+    on_detections: Option<OnDetections>,
 }
 
 /// Sandbox limits of an instance.
@@ -79,8 +100,18 @@ impl Instance {
         });
         store.data_mut().start_call();
         store.set_epoch_deadline(1);
-        let bindings = pre.instantiate_async(&mut store).await?;
-        Ok(Self { store, bindings })
+        let instance = pre.instance_pre().instantiate_async(&mut store).await?;
+        let bindings = Plugin::new(&mut store, &instance)?;
+        // A vision plugin's extra handler (install checked that it exists).
+        let on_detections = match instance.get_export_index(&mut store, None, "on-detections") {
+            Some(index) => Some(instance.get_typed_func(&mut store, index)?),
+            None => None,
+        };
+        Ok(Self {
+            store,
+            bindings,
+            on_detections,
+        })
     }
 
     /// Calls a handler. `Err` is a trap (the instance must be dropped); `Ok(Err(_))` is
@@ -95,6 +126,15 @@ impl Instance {
             Call::Config(config) => b.call_on_config(store, config).await,
             Call::Reading(r) => b.call_on_reading(store, &WitReading::from(r.clone())).await,
             Call::Tick(now) => b.call_on_tick(store, *now).await,
+            Call::Detections(d) => {
+                let Some(handler) = self.on_detections else {
+                    return Ok(Err("the plugin has no on-detections handler".into()));
+                };
+                let frame = FrameInfo::from(d.frame.as_ref());
+                let objects = d.objects.iter().map(WitDetection::from).collect();
+                let (result,) = handler.call_async(&mut *store, (frame, objects)).await?;
+                Ok(result)
+            }
         }
     }
 }

@@ -1,11 +1,16 @@
 //! The plugin manifest, `plugin.toml`: who the plugin is, what it needs, what it listens to.
 
+use sao_vision::model::ModelSpec;
 use serde::{Deserialize, Serialize};
 
 use super::capability::Capability;
 
-/// The WIT world this version of the host implements.
-pub const SUPPORTED_WORLD: &str = "sao:plugin/plugin@0.1.0";
+/// The plain plugin world, in every version this host runs (0.1.0 components load on a
+/// 0.1.1 host: interfaces only gained items).
+pub const PLUGIN_WORLDS: [&str; 2] = ["sao:plugin/plugin@0.1.0", "sao:plugin/plugin@0.1.1"];
+
+/// The world of plugins that analyse camera detections (`on-detections`).
+pub const VISION_WORLD: &str = "sao:plugin/vision-plugin@0.1.1";
 
 /// A parsed and checked `plugin.toml`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -39,9 +44,23 @@ pub struct Manifest {
     /// Resource limits the plugin runs under.
     #[serde(default)]
     pub limits: Limits,
-    /// Model files shipped in the package (used by the vision capability).
+    /// Models shipped in the package (used by the vision capability): the ONNX file and
+    /// how to feed it and read its output.
     #[serde(default)]
-    pub models: Vec<ModelFile>,
+    pub models: Vec<ModelSpec>,
+}
+
+impl Manifest {
+    /// Whether the plugin targets the vision world (exports `on-detections`).
+    pub fn is_vision(&self) -> bool {
+        self.world == VISION_WORLD
+    }
+
+    /// The model its vision subscription names.
+    pub fn vision_model(&self) -> Option<&ModelSpec> {
+        let subscription = self.subscriptions.vision.as_ref()?;
+        self.models.iter().find(|m| m.name == subscription.model)
+    }
 }
 
 /// Events a plugin subscribes to.
@@ -53,6 +72,33 @@ pub struct Subscriptions {
     pub readings: Vec<String>,
     /// Period of `on-tick` calls in milliseconds; none means no ticks.
     pub tick_interval_ms: Option<u64>,
+    /// Camera detections delivered to `on-detections` (vision plugins).
+    pub vision: Option<VisionSubscription>,
+}
+
+/// Which cameras, model and labels a vision plugin receives detections from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct VisionSubscription {
+    /// Name of the model (in `[[models]]`) the host runs on these cameras.
+    pub model: String,
+    /// Camera names as the pole config names them; `*` is every camera.
+    pub cameras: Vec<String>,
+    /// Labels delivered; empty is every label.
+    #[serde(default)]
+    pub labels: Vec<String>,
+}
+
+impl VisionSubscription {
+    /// Whether detections of `camera` go to the plugin.
+    pub fn wants_camera(&self, camera: &str) -> bool {
+        self.cameras.iter().any(|c| c == "*" || c == camera)
+    }
+
+    /// Whether objects labelled `label` go to the plugin.
+    pub fn wants_label(&self, label: &str) -> bool {
+        self.labels.is_empty() || self.labels.iter().any(|l| l == label)
+    }
 }
 
 /// Per-plugin sandbox limits, as the vendor declares them in the manifest.
@@ -83,16 +129,6 @@ impl Default for Limits {
             call_deadline_ms: Self::default_call_deadline_ms(),
         }
     }
-}
-
-/// A model file declared by the package.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct ModelFile {
-    /// Name the plugin refers to the model by.
-    pub name: String,
-    /// Path inside the package.
-    pub path: String,
 }
 
 /// Why a manifest is unacceptable.
@@ -138,15 +174,17 @@ impl Manifest {
         if self.version.is_empty() || self.version.len() > 64 {
             return bad("version", "must be 1-64 characters");
         }
-        if self.world != SUPPORTED_WORLD {
+        if !PLUGIN_WORLDS.contains(&self.world.as_str()) && !self.is_vision() {
             return Err(ManifestError::Field {
                 field: "world",
                 reason: format!(
-                    "`{}` is not supported by this host (supports `{SUPPORTED_WORLD}`)",
-                    self.world
+                    "`{}` is not supported by this host (supports {}, {VISION_WORLD})",
+                    self.world,
+                    PLUGIN_WORLDS.join(", ")
                 ),
             });
         }
+        self.check_vision()?;
         if !is_name(&self.dataset) {
             return bad("dataset", "must be 1-64 characters of a-z, 0-9 and '-'");
         }
@@ -158,6 +196,46 @@ impl Manifest {
         }
         if self.subscriptions.tick_interval_ms == Some(0) {
             return bad("subscriptions.tick-interval-ms", "must be positive");
+        }
+        Ok(())
+    }
+}
+
+impl Manifest {
+    /// A vision plugin needs the `vision` capability, a vision subscription, and the
+    /// model it names, declared validly; other plugins need none of them.
+    fn check_vision(&self) -> Result<(), ManifestError> {
+        let field = |field, reason: String| Err(ManifestError::Field { field, reason });
+        let wants = self.capabilities.contains(&Capability::Vision);
+        match (self.is_vision(), wants, &self.subscriptions.vision) {
+            (false, false, None) => {}
+            (true, true, Some(subscription)) => {
+                let Some(model) = self.vision_model() else {
+                    return field(
+                        "subscriptions.vision.model",
+                        format!("no model `{}` in [[models]]", subscription.model),
+                    );
+                };
+                if let Err(e) = model.validate() {
+                    return field("models", e.to_string());
+                }
+                if subscription.cameras.is_empty() {
+                    return field(
+                        "subscriptions.vision.cameras",
+                        "name at least one camera, or `*`".into(),
+                    );
+                }
+            }
+            _ => {
+                return field(
+                    "world",
+                    format!(
+                        "a plugin receiving detections targets `{VISION_WORLD}`, requests \
+                         the `vision` capability and has [subscriptions.vision]; this one \
+                         has only some of these"
+                    ),
+                )
+            }
         }
         Ok(())
     }
@@ -207,7 +285,51 @@ tick-interval-ms = 60000
         assert!(e.to_string().contains("teleport"), "{e}");
         let e = Manifest::parse(&GOOD.replace("@0.1.0\"", "@9.0.0\"")).unwrap_err();
         assert!(e.to_string().contains("not supported"), "{e}");
+        Manifest::parse(&GOOD.replace("@0.1.0\"", "@0.1.1\"")).unwrap();
         let e = Manifest::parse(&GOOD.replace("\"dimming\"", "\"Dim Ming\"")).unwrap_err();
         assert!(e.to_string().contains("`id`"), "{e}");
+    }
+
+    const VISION: &str = r#"
+id = "counter"
+version = "0.1.0"
+vendor = "sao"
+world = "sao:plugin/vision-plugin@0.1.1"
+component = "counter.wasm"
+config-schema = "config.schema.json"
+capabilities = ["log", "vision"]
+dataset = "traffic"
+dimension = "mobility"
+[[models]]
+name = "detector"
+path = "models/yolox_nano.onnx"
+input = [416, 416]
+head = "yolox"
+[subscriptions.vision]
+model = "detector"
+cameras = ["*"]
+labels = ["car", "bus"]
+"#;
+
+    #[test]
+    fn parses_a_vision_manifest() {
+        let m = Manifest::parse(VISION).unwrap();
+        assert!(m.is_vision());
+        assert_eq!(m.vision_model().unwrap().input, [416, 416]);
+        let sub = m.subscriptions.vision.unwrap();
+        assert!(sub.wants_camera("gate") && sub.wants_label("car") && !sub.wants_label("person"));
+    }
+
+    #[test]
+    fn refuses_half_declared_vision() {
+        let e = Manifest::parse(&VISION.replace(r#"model = "detector""#, r#"model = "other""#))
+            .unwrap_err();
+        assert!(e.to_string().contains("no model `other`"), "{e}");
+        let e = Manifest::parse(&VISION.replace(r#", "vision""#, "")).unwrap_err();
+        assert!(e.to_string().contains("vision-plugin"), "{e}");
+        let e = Manifest::parse(&VISION.replace("[416, 416]", "[416, 400]")).unwrap_err();
+        assert!(e.to_string().contains("multiples of 32"), "{e}");
+        let e = Manifest::parse(&VISION.replace(r#"cameras = ["*"]"#, "cameras = []")).unwrap_err();
+        assert!(e.to_string().contains("at least one camera"), "{e}");
     }
 }

@@ -50,6 +50,8 @@ pub struct Prepared {
     pub key_id: String,
     /// Whether the compiled component came from the cache.
     pub cache: CacheOutcome,
+    /// The ONNX file of the model a vision plugin's subscription names.
+    pub vision_model: Option<Vec<u8>>,
 }
 
 /// Verifies, links and compiles a package.
@@ -87,7 +89,17 @@ pub fn prepare(
         .instantiate_pre(&component)
         .map_err(|e| load_err(format!("{e:#}")))?;
     let pre = PluginPre::new(instance_pre).map_err(|e| load_err(format!("{e:#}")))?;
+    if manifest.is_vision() && component.get_export_index(None, "on-detections").is_none() {
+        return Err(load_err(
+            "the component targets the vision world but exports no `on-detections`".into(),
+        ));
+    }
+    let vision_model = manifest
+        .vision_model()
+        .map(|model| package.model(model).map(<[u8]>::to_vec))
+        .transpose()?;
     Ok(Prepared {
+        vision_model,
         manifest,
         pre,
         validator,

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use ed25519_dalek::SigningKey;
+use sao_vision::model::ModelSpec;
 use sha2::{Digest as _, Sha256};
 
 use super::manifest::{Manifest, ManifestError};
@@ -159,7 +160,7 @@ impl Package {
         }
         self.config_schema()?;
         for model in &m.models {
-            self.file(&model.path)?;
+            self.model(model)?;
         }
         Ok(())
     }
@@ -169,6 +170,11 @@ impl Package {
             .get(path)
             .map(Vec::as_slice)
             .ok_or_else(|| PackageError::Missing(path.to_string()))
+    }
+
+    /// The ONNX file of a model the manifest declares.
+    pub fn model(&self, model: &ModelSpec) -> Result<&[u8], PackageError> {
+        self.file(&model.path.to_string_lossy())
     }
 
     /// The manifest.

@@ -7,6 +7,7 @@ use std::sync::{Mutex, OnceLock};
 use opencv::core::{Mat, Rect, Size, ToInputArray};
 use opencv::prelude::*;
 use ort::environment::Environment;
+use ort::session::builder::SessionBuilder;
 use ort::session::{RunOptions, Session};
 use ort::value::Tensor;
 
@@ -141,20 +142,44 @@ impl Detector {
         spec: ModelSpec,
         threads: Threads,
     ) -> Result<Self, DetectorError> {
+        let path = spec.path.clone();
+        Self::build(runtime, spec, threads, |builder| {
+            builder.commit_from_file(path)
+        })
+    }
+
+    /// Loads a model from the bytes of its ONNX file (a model shipped in a plugin package;
+    /// `spec.path` only names it).
+    pub fn load_from_memory(
+        runtime: OnnxRuntime,
+        spec: ModelSpec,
+        bytes: &[u8],
+        threads: Threads,
+    ) -> Result<Self, DetectorError> {
+        Self::build(runtime, spec, threads, |builder| {
+            builder.commit_from_memory(bytes)
+        })
+    }
+
+    fn build(
+        runtime: OnnxRuntime,
+        spec: ModelSpec,
+        threads: Threads,
+        commit: impl FnOnce(&mut SessionBuilder) -> ort::Result<Session>,
+    ) -> Result<Self, DetectorError> {
         spec.validate()?;
         let classes = spec.class_names()?;
         let ort_err = |source| DetectorError::Ort {
             model: spec.name.clone(),
             source,
         };
-        let session = Session::builder(runtime.0)
+        let mut builder = Session::builder(runtime.0)
             .map_err(ort_err)?
             .with_intra_threads(threads.intra)
             .map_err(|e| ort_err(e.into()))?
             .with_inter_threads(threads.inter)
-            .map_err(|e| ort_err(e.into()))?
-            .commit_from_file(&spec.path)
-            .map_err(ort_err)?;
+            .map_err(|e| ort_err(e.into()))?;
+        let session = commit(&mut builder).map_err(ort_err)?;
         Ok(Self {
             spec,
             classes,

@@ -125,7 +125,10 @@ mod tests {
             .await;
         assert!(matches!(slow, Err(InferenceError::Timeout(_))), "{slow:?}");
         // The next run waits for the slot the overrunning one still holds.
-        let saw_finished = slots.run(move |_| finished.load(Ordering::SeqCst)).await.unwrap();
+        let saw_finished = slots
+            .run(move |_| finished.load(Ordering::SeqCst))
+            .await
+            .unwrap();
         assert!(saw_finished);
     }
 

@@ -178,7 +178,11 @@ impl PipelineStats {
             mean_inference_ms: self.inference_us.load(Ordering::Relaxed) as f64
                 / 1000.0
                 / inferences.max(1) as f64,
-            counts: self.counts.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            counts: self
+                .counts
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
         }
     }
 }

@@ -24,9 +24,12 @@ fn traffic_video() -> std::path::PathBuf {
 fn start(source: &str, capture: CaptureConfig) -> (Camera, mpsc::Receiver<VisionEvent>) {
     let mut config = CameraConfig::new("cam", source);
     config.capture = capture;
-    let pipeline =
-        CameraPipeline::new(&config, common::yolox(), InferenceSlots::new(&InferenceConfig::default()))
-            .unwrap();
+    let pipeline = CameraPipeline::new(
+        &config,
+        common::yolox(),
+        InferenceSlots::new(&InferenceConfig::default()),
+    )
+    .unwrap();
     let (tx, rx) = mpsc::channel(64);
     (Camera::start(&config, pipeline, tx).unwrap(), rx)
 }
@@ -42,7 +45,9 @@ async fn next_change(rx: &mut mpsc::Receiver<VisionEvent>) -> HealthChange {
             }
         }
     };
-    tokio::time::timeout(Duration::from_secs(60), wait).await.expect("a health change in time")
+    tokio::time::timeout(Duration::from_secs(60), wait)
+        .await
+        .expect("a health change in time")
 }
 
 fn quick_retry() -> CaptureConfig {
@@ -69,12 +74,18 @@ async fn a_recording_that_disappears_goes_offline_and_recovers() {
     // The recorder loses the file: truncated to nothing mid-stream.
     std::fs::File::create(&clip).unwrap();
     let down = next_change(&mut rx).await;
-    assert_eq!((down.previous, down.state), (CameraState::Ok, CameraState::Offline));
+    assert_eq!(
+        (down.previous, down.state),
+        (CameraState::Ok, CameraState::Offline)
+    );
     assert!(down.detail.contains("camera.mp4"), "{}", down.detail);
 
     std::fs::copy(traffic_video(), &clip).unwrap();
     let up = next_change(&mut rx).await;
-    assert_eq!((up.previous, up.state), (CameraState::Offline, CameraState::Ok));
+    assert_eq!(
+        (up.previous, up.state),
+        (CameraState::Offline, CameraState::Ok)
+    );
     camera.stop().await;
 }
 
@@ -93,7 +104,9 @@ impl RtspServer {
             .expect("python3 with GStreamer (run .ci/setup)");
         let mut line = String::new();
         use std::io::BufRead;
-        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         assert_eq!(line.trim(), "ready", "the RTSP server did not start");
         Self(child)
     }
@@ -107,7 +120,11 @@ impl Drop for RtspServer {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -120,12 +137,18 @@ async fn an_rtsp_camera_whose_server_stops_goes_offline_and_recovers() {
 
     drop(server);
     let down = next_change(&mut rx).await;
-    assert_eq!((down.previous, down.state), (CameraState::Ok, CameraState::Offline));
+    assert_eq!(
+        (down.previous, down.state),
+        (CameraState::Ok, CameraState::Offline)
+    );
     assert!(down.detail.contains(&url), "{}", down.detail);
 
     let _server = RtspServer::start(port);
     let up = next_change(&mut rx).await;
-    assert_eq!((up.previous, up.state), (CameraState::Offline, CameraState::Ok));
+    assert_eq!(
+        (up.previous, up.state),
+        (CameraState::Offline, CameraState::Ok)
+    );
     camera.stop().await;
 }
 
@@ -143,7 +166,8 @@ fn write_clip(path: &Path, frames: usize, frame: impl Fn(usize) -> Mat) {
 
 /// The first `n` frames of the traffic video.
 fn traffic_frames(n: usize) -> Vec<Mat> {
-    let mut capture = VideoCapture::from_file(traffic_video().to_str().unwrap(), videoio::CAP_FFMPEG).unwrap();
+    let mut capture =
+        VideoCapture::from_file(traffic_video().to_str().unwrap(), videoio::CAP_FFMPEG).unwrap();
     (0..n)
         .map(|_| {
             let mut frame = Mat::default();
@@ -183,10 +207,17 @@ async fn a_frozen_feed_is_reported_after_ten_seconds_of_one_image() {
     write_clip(&clip, 170, |i| live[i.min(19)].clone());
     let changes = changes_over(&clip).await;
     let states: Vec<_> = changes.iter().map(|c| c.state).collect();
-    assert_eq!(states, vec![CameraState::Ok, CameraState::Frozen, CameraState::Ended]);
+    assert_eq!(
+        states,
+        vec![CameraState::Ok, CameraState::Frozen, CameraState::Ended]
+    );
     // Frozen once ten seconds of media time show the same picture (from 2.0 s on).
     let (ok, frozen) = (changes[0].ts_ms, changes[1].ts_ms);
-    assert!((11_900..=12_300).contains(&(frozen - ok)), "frozen after {} ms", frozen - ok);
+    assert!(
+        (11_900..=12_300).contains(&(frozen - ok)),
+        "frozen after {} ms",
+        frozen - ok
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -194,16 +225,39 @@ async fn a_black_feed_is_reported_and_a_covered_lens_too() {
     let dir = tempfile::tempdir().unwrap();
     let live = traffic_frames(20);
     let plain = |value: f64| {
-        Mat::new_size_with_default(Size::new(768, 432), opencv::core::CV_8UC3, Scalar::all(value)).unwrap()
+        Mat::new_size_with_default(
+            Size::new(768, 432),
+            opencv::core::CV_8UC3,
+            Scalar::all(value),
+        )
+        .unwrap()
     };
     // Live, then black (a dead sensor at night) for 8 s.
     let clip = dir.path().join("black.avi");
-    write_clip(&clip, 100, |i| if i < 20 { live[i].clone() } else { plain(2.0) });
+    write_clip(&clip, 100, |i| {
+        if i < 20 {
+            live[i].clone()
+        } else {
+            plain(2.0)
+        }
+    });
     let states: Vec<_> = changes_over(&clip).await.iter().map(|c| c.state).collect();
-    assert_eq!(states, vec![CameraState::Ok, CameraState::Black, CameraState::Ended]);
+    assert_eq!(
+        states,
+        vec![CameraState::Ok, CameraState::Black, CameraState::Ended]
+    );
     // Live, then a flat grey (tape or a bag over the lens) for 8 s.
     let clip = dir.path().join("covered.avi");
-    write_clip(&clip, 100, |i| if i < 20 { live[i].clone() } else { plain(140.0) });
+    write_clip(&clip, 100, |i| {
+        if i < 20 {
+            live[i].clone()
+        } else {
+            plain(140.0)
+        }
+    });
     let states: Vec<_> = changes_over(&clip).await.iter().map(|c| c.state).collect();
-    assert_eq!(states, vec![CameraState::Ok, CameraState::Covered, CameraState::Ended]);
+    assert_eq!(
+        states,
+        vec![CameraState::Ok, CameraState::Covered, CameraState::Ended]
+    );
 }

@@ -28,12 +28,19 @@ fn detect(path: &Path) -> (Vec<(String, Detection)>, (i32, i32)) {
 /// The labelled boxes of an image of the elephant dataset (YOLO format), in pixels.
 fn labelled_boxes(image: &Path, (w, h): (i32, i32)) -> Vec<BoundingBox> {
     let name = image.file_stem().unwrap().to_string_lossy().to_string();
-    let labels = image.parent().unwrap().join("../labels").join(name + ".txt");
+    let labels = image
+        .parent()
+        .unwrap()
+        .join("../labels")
+        .join(name + ".txt");
     std::fs::read_to_string(labels)
         .unwrap()
         .lines()
         .map(|line| {
-            let v: Vec<f32> = line.split_whitespace().map(|x| x.parse().unwrap()).collect();
+            let v: Vec<f32> = line
+                .split_whitespace()
+                .map(|x| x.parse().unwrap())
+                .collect();
             let (w, h) = (w as f32, h as f32);
             BoundingBox::from_center(v[1] * w, v[2] * h, v[3] * w, v[4] * h)
         })
@@ -62,7 +69,10 @@ fn elephants_are_found_where_the_labels_say() {
     // Measured: 7 of the 15 photos at IoU >= 0.5 (close-ups, herds in tall grass and
     // camera-trap frames are beyond YOLOX-Nano at 416 px). A broken decoder, letterbox or
     // colour order matches none or one.
-    assert!(matched_images >= 7, "{matched_images} of 15 matched:\n{report}");
+    assert!(
+        matched_images >= 7,
+        "{matched_images} of 15 matched:\n{report}"
+    );
 }
 
 #[test]
@@ -89,7 +99,10 @@ fn coco_elephant_photos_have_their_elephants() {
     let elephants = herd.iter().filter(|(l, _)| l == "elephant").count();
     assert_eq!(elephants, 4, "{herd:?}");
     let (pair, (w, _)) = detect(&dir.join("coco_000000006894.jpg"));
-    let elephant = pair.iter().find(|(l, _)| l == "elephant").expect("an elephant");
+    let elephant = pair
+        .iter()
+        .find(|(l, _)| l == "elephant")
+        .expect("an elephant");
     let person = pair.iter().find(|(l, _)| l == "person").expect("a person");
     // The elephant stands left of the man.
     assert!(elephant.1.bbox.center().0 < person.1.bbox.center().0);
@@ -127,7 +140,10 @@ fn traffic_scenes_have_their_vehicles() {
     // The bus fills the middle of the photo.
     let (cx, cy) = bus.1.bbox.center();
     assert!(bus.1.score > 0.8 && bus.1.bbox.area() > 0.3 * (w * h) as f32);
-    assert!((cx - w as f32 / 2.0).abs() < 0.1 * w as f32 && (cy - h as f32 / 2.0).abs() < 0.1 * h as f32);
+    assert!(
+        (cx - w as f32 / 2.0).abs() < 0.1 * w as f32
+            && (cy - h as f32 / 2.0).abs() < 0.1 * h as f32
+    );
     let (lorry, _) = detect(&dir.join("coco_000000009769.jpg"));
     assert!(count(&lorry, "truck") >= 1, "{lorry:?}");
 }

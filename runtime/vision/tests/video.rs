@@ -22,19 +22,27 @@ async fn four_cars_keep_one_track_each_and_are_counted() {
     // Seen from above, YOLOX-Nano calls a car `car`, `bus`, `cell phone` or `toilet` from
     // frame to frame: class-agnostic tracking keeps one track per car regardless.
     config.tracker.class_agnostic = true;
-    let pipeline =
-        CameraPipeline::new(&config, common::yolox(), InferenceSlots::new(&InferenceConfig::default()))
-            .unwrap();
+    let pipeline = CameraPipeline::new(
+        &config,
+        common::yolox(),
+        InferenceSlots::new(&InferenceConfig::default()),
+    )
+    .unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::channel(16);
     let camera = Camera::start(&config, pipeline, tx).unwrap();
-    let mut tracks: BTreeMap<u64, Vec<(u64, (f32, f32))>> = BTreeMap::new();
+    // Per track: (frame id, box centre) of every frame it was seen on.
+    type Sightings = Vec<(u64, (f32, f32))>;
+    let mut tracks: BTreeMap<u64, Sightings> = BTreeMap::new();
     let mut states = Vec::new();
     while let Some(event) = rx.recv().await {
         match event {
             VisionEvent::Detections(frame) => {
                 assert_eq!((frame.width, frame.height), (768, 432));
                 for o in &frame.objects {
-                    tracks.entry(o.track_id).or_default().push((frame.frame_id, o.bbox.center()));
+                    tracks
+                        .entry(o.track_id)
+                        .or_default()
+                        .push((frame.frame_id, o.bbox.center()));
                 }
             }
             VisionEvent::Health { change, .. } => {
@@ -52,10 +60,19 @@ async fn four_cars_keep_one_track_each_and_are_counted() {
     assert_eq!(states, vec![CameraState::Ok, CameraState::Ended]);
     assert_eq!(stats.frames, 377);
     // The gate skipped the frames in which nothing moved.
-    assert!(stats.inferences < stats.frames && stats.inferences > 100, "{stats:?}");
+    assert!(
+        stats.inferences < stats.frames && stats.inferences > 100,
+        "{stats:?}"
+    );
 
-    let long: Vec<_> = tracks.iter().filter(|(_, points)| points.len() >= 10).collect();
-    let summary: Vec<_> = tracks.iter().map(|(id, p)| (id, p.len(), p[0].0, p[p.len() - 1].0)).collect();
+    let long: Vec<_> = tracks
+        .iter()
+        .filter(|(_, points)| points.len() >= 10)
+        .collect();
+    let summary: Vec<_> = tracks
+        .iter()
+        .map(|(id, p)| (id, p.len(), p[0].0, p[p.len() - 1].0))
+        .collect();
     assert_eq!(long.len(), 4, "one long track per car: {summary:?}");
     for (id, points) in &long {
         // Each car drives across the frame: its track follows it a long way, in frames
@@ -64,7 +81,11 @@ async fn four_cars_keep_one_track_each_and_are_counted() {
         let distance = ((last.0 - first.0).powi(2) + (last.1 - first.1).powi(2)).sqrt();
         assert!(distance > 150.0, "track {id} moved {distance} px");
         let span = points[points.len() - 1].0 - points[0].0 + 1;
-        assert!(points.len() as u64 * 10 >= span * 7, "track {id}: {} of {span} frames", points.len());
+        assert!(
+            points.len() as u64 * 10 >= span * 7,
+            "track {id}: {} of {span} frames",
+            points.len()
+        );
     }
     // The count: every confirmed track once, under a label; the four cars are there.
     let counted: u64 = stats.counts.values().sum();
