@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q --release --target wasm32-wasip2 \
     -p sao-plugin-dimming -p sao-plugin-air-quality -p sao-fixture-misbehave \
-    -p sao-fixture-vision-probe
+    -p sao-fixture-vision-probe -p sao-fixture-contract-0-1-0
 
 target_dir="${CARGO_TARGET_DIR:-target}"
 dev=target/sao-dev

@@ -178,7 +178,7 @@ config = { mode = "ok" }
     let sneaky = rejected[1]["health"]["reason"].as_str().unwrap();
     assert!(
         sneaky.contains(
-            "imports `sao:plugin/alarm@0.1.0` but its manifest does not request capability `alarm`"
+            "imports `sao:plugin/alarm@0.1.1` but its manifest does not request capability `alarm`"
         ),
         "{sneaky}"
     );
@@ -327,4 +327,35 @@ fn lamp_goes_to_the_safe_level_when_its_controller_falls_silent() {
         .as_str()
         .unwrap()
         .contains("silent"));
+}
+
+/// The contract's promise: a component built against `sao:plugin@0.1.0` (the frozen copy of
+/// that WIT in `tests/fixtures/contract-0.1.0`) installs and runs on this host, whose
+/// interfaces are 0.1.1.
+#[test]
+fn a_component_built_against_contract_0_1_0_still_runs() {
+    let bench = Bench::new();
+    let files = common::plugin_files(
+        &common::root().join("tests/fixtures/contract-0.1.0"),
+        "sao_fixture_contract_0_1_0",
+    );
+    let imports = String::from_utf8_lossy(&files["contract-010.wasm"]).into_owned();
+    assert!(
+        imports.contains("sao:plugin/telemetry@0.1.0"),
+        "built against 0.1.0"
+    );
+    bench.package("contract", files);
+    let scenario = pole_header("2026-11-21T20:00:00+07:00", 1.0, 10)
+        + r#"
+[[plugins]]
+package = "contract.sao"
+grants = ["log", "clock", "telemetry"]
+"#;
+    let (summary, records) = bench.simulate(&scenario);
+    assert_eq!(
+        final_state(&summary, "contract-010")["health"]["state"],
+        "running"
+    );
+    // A tick a minute for the hour, each answered through the 0.1.0 imports.
+    assert_eq!(on_topic(&records, "/tele/contract-010/ticks").len(), 61);
 }

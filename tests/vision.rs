@@ -7,8 +7,14 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Output};
 
-use common::{plugin_files, root, shared, Bench};
+use std::time::Duration;
+
+use common::mqtt::{Mosquitto, Subscriber};
+use common::{plugin_files, pole_body, root, shared, Bench, PoleProcess};
 use serde_json::Value;
+
+const PREFIX: &str = "sao/v1/chachoengsao/ccs-test-01";
+const LONG: Duration = Duration::from_secs(90);
 
 fn sao(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sao-e2e-host"))
@@ -231,5 +237,80 @@ fn run_refuses_what_cannot_work_with_a_clear_message() {
     assert!(
         stderr.contains("no-such-video.mp4: file not found"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn a_running_pole_watches_its_camera_and_reports_it_vanishing_over_mqtt() {
+    let bench = Bench::new();
+    let broker = Mosquitto::start(&bench.path("broker"));
+    let sub = Subscriber::connect(broker.port, "sao/#");
+    bench.package("vision-probe", probe_files());
+    let clip = bench.path("gate-camera.mp4");
+    std::fs::copy(shared("media/traffic/car-detection.mp4"), &clip).unwrap();
+    let config = format!(
+        r#"{}
+[uplink]
+broker = "{}"
+
+[[cameras]]
+name = "gate"
+source = "gate-camera.mp4"
+capture = {{ fps = 5, loop-file = true, retry-ms = 200, retry-max-ms = 1000 }}
+
+[[plugins]]
+package = "vision-probe.sao"
+grants = ["log", "telemetry", "vision"]
+"#,
+        pole_body(),
+        broker.url()
+    );
+    let pole = PoleProcess::start(&bench, &config);
+    let health = format!("{PREFIX}/evt/sao/camera-health");
+    let states = |m: &[common::mqtt::Message]| -> Vec<String> {
+        m.iter()
+            .filter(|m| m.topic == health)
+            .map(|m| m.payload["details"]["state"].as_str().unwrap().to_string())
+            .collect()
+    };
+    sub.wait_for(
+        "the camera up and a car sighted with a snapshot",
+        LONG,
+        |m| {
+            states(m).first().map(String::as_str) == Some("ok")
+                && m.iter().any(|m| {
+                    m.topic.ends_with("/evt/vision-probe/sighting")
+                        && m.payload["details"]["snapshot"]["jpeg"] == true
+                })
+        },
+    );
+    // The recorder loses its file: the pole says so, and says when it is back.
+    std::fs::File::create(&clip).unwrap();
+    sub.wait_for("the camera offline", LONG, |m| {
+        states(m).contains(&"offline".to_string())
+    });
+    let offline = sub
+        .on("/evt/sao/camera-health")
+        .into_iter()
+        .find(|m| m.payload["details"]["state"] == "offline")
+        .unwrap();
+    assert_eq!(offline.payload["state"], "raised");
+    assert!(
+        offline.payload["message"]
+            .as_str()
+            .unwrap()
+            .contains("gate-camera.mp4"),
+        "{}",
+        offline.payload
+    );
+    std::fs::copy(shared("media/traffic/car-detection.mp4"), &clip).unwrap();
+    sub.wait_for("the camera back", LONG, |m| {
+        let s = states(m);
+        s.iter().rposition(|x| x == "ok") > s.iter().position(|x| x == "offline")
+    });
+    assert!(
+        pole.terminate(),
+        "clean exit: {}",
+        "sao run stopped on SIGTERM"
     );
 }

@@ -319,6 +319,7 @@ impl Runtime {
                 .await
                 .expect("sensor polling does not panic");
         reports::sensor_health(&self.services.uplink, &sensor_changes, now);
+        self.vision.wake(&readings);
 
         let routed = self.bus.route(&readings, now);
         // Plugins run concurrently: a plugin stuck in a loop yields at every epoch tick

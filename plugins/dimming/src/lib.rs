@@ -9,7 +9,7 @@
 //! The logic lives in [`Controller`] and talks to the pole only through [`Host`], so it
 //! runs natively (tests, benchmarks) exactly as inside the wasm component, where the
 //! `component` module (built for `wasm32` only) implements [`Host`] over the WIT
-//! imports of `sao:plugin/plugin@0.1.0`.
+//! imports of `sao:plugin/plugin@0.1.1`.
 
 #![warn(missing_docs)]
 

@@ -4,7 +4,7 @@
 //!   store, telemetry, events, logging, where and in which time zone it stands), as a plain
 //!   Rust trait. A plugin keeps its logic generic over a trait extending it, so the same
 //!   logic runs natively in tests and benchmarks with an in-memory implementation.
-//! * `wit` (built for `wasm32` only) — the one copy of the `sao:plugin@0.1.0` bindings,
+//! * `wit` (built for `wasm32` only) — the one copy of the `sao:plugin@0.1.1` bindings,
 //!   [`wit::WitPlatform`] implementing [`Platform`] over the imports, the conversions of
 //!   the contract's error variants to messages, and the `wit::export!` macro a plugin
 //!   calls with its type implementing `wit::bindings::Guest`.

@@ -1,4 +1,4 @@
-//! The `sao:plugin@0.1.0` bindings and [`Platform`] over them (wasm32 only).
+//! The `sao:plugin@0.1.1` bindings and [`Platform`] over them (wasm32 only).
 
 use std::cell::RefCell;
 use std::thread::LocalKey;

@@ -248,6 +248,22 @@ impl VisionHub {
         self.failures.remove(plugin);
     }
 
+    /// Wakes the running cameras whose wake sensor fired in `readings` (a non-zero value).
+    pub fn wake(&self, readings: &[crate::devices::Reading]) {
+        for config in &self.cameras {
+            let Some(sensor) = &config.wake_sensor else {
+                continue;
+            };
+            let fired = readings
+                .iter()
+                .any(|r| &r.sensor == sensor && r.value != 0.0);
+            if let (true, Some(feed)) = (fired, self.feeds.get(&config.name)) {
+                tracing::debug!(camera = %config.name, %sensor, "woken");
+                feed.camera.wake();
+            }
+        }
+    }
+
     /// Counters of each running camera.
     pub fn stats(&self) -> BTreeMap<String, sao_vision::pipeline::StatsSnapshot> {
         self.feeds

@@ -7,7 +7,7 @@
 //! camera task itself only routes and tracks, so it never blocks an async worker.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -52,6 +52,10 @@ pub struct CameraConfig {
     /// Inferred frames kept for snapshots.
     #[serde(default = "default_keep_frames")]
     pub keep_frames: usize,
+    /// A pole sensor (the PIR `motion` sensor, say) whose firing wakes this camera: the
+    /// detector then runs on every frame for `gate.wake-ms`, motion or not.
+    #[serde(default)]
+    pub wake_sensor: Option<String>,
 }
 
 fn default_keep_frames() -> usize {
@@ -70,6 +74,7 @@ impl CameraConfig {
             health: HealthConfig::default(),
             tracker: TrackerConfig::default(),
             keep_frames: default_keep_frames(),
+            wake_sensor: None,
         }
     }
 }
@@ -282,6 +287,8 @@ pub struct CameraPipeline {
     stats: Arc<PipelineStats>,
     /// Live confirmed tracks already counted.
     counted: BTreeSet<u64>,
+    /// Set by [`Camera::wake`]; taken at the next frame.
+    wake_requested: Arc<AtomicBool>,
 }
 
 impl CameraPipeline {
@@ -307,6 +314,7 @@ impl CameraPipeline {
             stats: Arc::new(PipelineStats::default()),
             detector,
             counted: BTreeSet::new(),
+            wake_requested: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -320,17 +328,18 @@ impl CameraPipeline {
         self.stats.clone()
     }
 
+    /// Wakes the camera (its PIR sensor fired): from the next frame on, the detector runs
+    /// on every frame for the gate's `wake-ms`.
+    pub fn wake(&self) {
+        self.wake_requested.store(true, Ordering::Relaxed);
+    }
+
     /// The camera's current health state.
     pub fn state(&self) -> CameraState {
         self.health
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .state()
-    }
-
-    /// Wakes the camera (a PIR fired): the detector runs on every frame for a while.
-    pub fn wake(&mut self, ts_ms: u64) {
-        self.gate.wake(ts_ms);
     }
 
     /// Handles one event from the capture thread.
@@ -376,6 +385,9 @@ impl CameraPipeline {
         let image = Arc::new(frame.image);
         let analysed_image = image.clone();
         let ts_ms = frame.ts_ms;
+        if self.wake_requested.swap(false, Ordering::Relaxed) {
+            self.gate.wake(ts_ms);
+        }
         let analysis = tokio::task::spawn_blocking(move || {
             let motion = analyser.motion.detect(&analysed_image);
             let health = analyser
@@ -509,6 +521,7 @@ pub struct Camera {
     task: tokio::task::JoinHandle<()>,
     recent: RecentFrames,
     stats: Arc<PipelineStats>,
+    wake_requested: Arc<AtomicBool>,
 }
 
 impl Camera {
@@ -526,6 +539,7 @@ impl Camera {
                 .map_err(|e| format!("camera `{}`: cannot start capture: {e}", config.name))?;
         let recent = pipeline.recent();
         let stats = pipeline.stats();
+        let wake_requested = pipeline.wake_requested.clone();
         let task = tokio::spawn(async move {
             let mut ticks = tokio::time::interval(Duration::from_secs(1));
             loop {
@@ -548,7 +562,14 @@ impl Camera {
             task,
             recent,
             stats,
+            wake_requested,
         })
+    }
+
+    /// Wakes the camera (its PIR sensor fired): from the next frame on, the detector runs
+    /// on every frame for the gate's `wake-ms`.
+    pub fn wake(&self) {
+        self.wake_requested.store(true, Ordering::Relaxed);
     }
 
     /// The recent frames, for snapshots.

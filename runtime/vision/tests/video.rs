@@ -5,7 +5,9 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use sao_vision::capture::CaptureConfig;
+use opencv::prelude::*;
+use opencv::videoio::{self, VideoCapture};
+use sao_vision::capture::{CaptureConfig, CaptureEvent, Frame};
 use sao_vision::health::CameraState;
 use sao_vision::inference::{InferenceConfig, InferenceSlots};
 use sao_vision::pipeline::{Camera, CameraConfig, CameraPipeline, VisionEvent};
@@ -91,4 +93,58 @@ async fn four_cars_keep_one_track_each_and_are_counted() {
     let counted: u64 = stats.counts.values().sum();
     assert_eq!(counted, tracks.len() as u64, "{:?}", stats.counts);
     assert!(counted >= 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_still_scene_skips_the_detector_until_the_pir_wakes_the_camera() {
+    let video = common::shared().join("media/traffic/car-detection.mp4");
+    let mut capture =
+        VideoCapture::from_file(video.to_str().unwrap(), videoio::CAP_FFMPEG).unwrap();
+    let mut still = opencv::core::Mat::default();
+    assert!(capture.read(&mut still).unwrap());
+    let mut config = CameraConfig::new("forest-edge", "unused");
+    config.gate.keepalive_ms = 0;
+    config.gate.wake_ms = 1_000;
+    let mut pipeline = CameraPipeline::new(
+        &config,
+        common::yolox(),
+        InferenceSlots::new(&InferenceConfig::default()),
+    )
+    .unwrap();
+    let mut triggers = Vec::new();
+    for id in 1..=40u64 {
+        if id == 20 {
+            pipeline.wake();
+        }
+        let frame = Frame {
+            id,
+            ts_ms: id * 100,
+            image: still.try_clone().unwrap(),
+        };
+        for event in pipeline.handle(CaptureEvent::Frame(frame)).await {
+            if let VisionEvent::Detections(d) = event {
+                triggers.push((d.frame_id, d.trigger));
+            }
+        }
+    }
+    use sao_vision::gate::Trigger;
+    // The motion model learns the still scene in its first frames, then nothing runs
+    // until the wake, then every frame for one second (frames 20 to 29), then nothing.
+    let learning = triggers
+        .iter()
+        .filter(|(_, t)| *t == Trigger::Motion)
+        .count();
+    assert!(learning <= 5, "{triggers:?}");
+    let woken: Vec<u64> = triggers
+        .iter()
+        .filter(|(_, t)| *t == Trigger::Wake)
+        .map(|(id, _)| *id)
+        .collect();
+    assert_eq!(woken, (20..30).collect::<Vec<_>>(), "{triggers:?}");
+    assert!(
+        triggers
+            .iter()
+            .all(|(id, _)| *id <= 5 || (20..30).contains(id)),
+        "{triggers:?}"
+    );
 }
