@@ -122,7 +122,15 @@ impl Gate {
                 // Tracked objects ride along, so a stopped object keeps its track.
                 let mut areas = motion.to_vec();
                 areas.extend_from_slice(tracked);
-                motion_regions(&areas, frame, &self.config.regions)
+                let crops = motion_regions(&areas, frame, &self.config.regions);
+                // Crops pay off on a big frame; when they cover as many pixels as the
+                // frame itself, one whole-frame run is cheaper and sees it all.
+                let covered: f32 = crops.iter().map(BoundingBox::area).sum();
+                if crops.len() > 1 && covered >= full_frame(frame).area() {
+                    self.whole(frame)
+                } else {
+                    crops
+                }
             }
             _ => self.whole(frame),
         };
@@ -160,6 +168,22 @@ mod tests {
         assert_eq!(plan.regions.len(), 1);
         assert_eq!(plan.regions[0].width(), 416.0);
         assert_eq!(gate.plan(FRAME, 200, &[], &[]), None);
+    }
+
+    #[test]
+    fn crops_that_cover_the_frame_give_way_to_one_whole_frame_run() {
+        let mut gate = Gate::new(GateConfig::default(), 416);
+        // Two cars at opposite ends of a 768×432 frame: two 416² crops would cover more
+        // pixels than the frame.
+        let cars = [
+            BoundingBox::new(10.0, 10.0, 60.0, 60.0),
+            BoundingBox::new(700.0, 370.0, 760.0, 420.0),
+        ];
+        let plan = gate.plan((768, 432), 0, &cars, &[]).unwrap();
+        assert_eq!(plan.regions, vec![full_frame((768, 432))]);
+        // On a 1080p frame the same two crops are a fraction of it and stay crops.
+        let plan = gate.plan(FRAME, 1_000, &cars, &[]).unwrap();
+        assert_eq!(plan.regions.len(), 2);
     }
 
     #[test]
