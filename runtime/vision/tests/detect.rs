@@ -147,3 +147,62 @@ fn traffic_scenes_have_their_vehicles() {
     let (lorry, _) = detect(&dir.join("coco_000000009769.jpg"));
     assert!(count(&lorry, "truck") >= 1, "{lorry:?}");
 }
+
+#[test]
+fn tiles_find_a_distant_herd_that_the_letterboxed_frame_loses() {
+    use opencv::core::{Mat, Rect, Scalar, Size};
+    use sao_vision::regions::{full_frame, tiles};
+
+    // A herd far away: the road-crossing photo shrunk to 320 px in the corner of a
+    // 2560×1440 long-range view.
+    let photo = common::media("elephants/images", "jpg")
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("Elephant_crossing_road"))
+        .unwrap();
+    let photo = imgcodecs::imread(photo.to_str().unwrap(), imgcodecs::IMREAD_COLOR).unwrap();
+    let mut small = Mat::default();
+    opencv::imgproc::resize(
+        &photo,
+        &mut small,
+        Size::new(320, 320),
+        0.0,
+        0.0,
+        opencv::imgproc::INTER_AREA,
+    )
+    .unwrap();
+    let mut view = Mat::new_size_with_default(
+        Size::new(2560, 1440),
+        opencv::core::CV_8UC3,
+        Scalar::all(90.0),
+    )
+    .unwrap();
+    let place = Rect::new(1900, 900, 320, 320);
+    small
+        .copy_to(&mut Mat::roi_mut(&mut view, place).unwrap())
+        .unwrap();
+
+    let detector = common::yolox();
+    let options = ort::session::RunOptions::new().unwrap();
+    let elephants = |regions: &[BoundingBox]| {
+        detector
+            .detect_regions(&view, regions, &options)
+            .unwrap()
+            .into_iter()
+            .filter(|d| detector.label(d.class_id) == "elephant")
+            .collect::<Vec<_>>()
+    };
+    let whole = elephants(&[full_frame((2560, 1440))]);
+    let tiled = elephants(&tiles((2560, 1440), 416, 0.2));
+    assert!(
+        whole.is_empty(),
+        "at 1/6 scale the herd is a few pixels: {whole:?}"
+    );
+    assert!(tiled.len() >= 2, "{tiled:?}");
+    let inside = BoundingBox::new(1900.0, 900.0, 2220.0, 1220.0);
+    for d in &tiled {
+        assert!(
+            inside.intersection(&d.bbox).area() > 0.9 * d.bbox.area(),
+            "{d:?} outside the herd"
+        );
+    }
+}
