@@ -7,14 +7,18 @@
 //!    ([`Detector::infer`]: run, decode, NMS);
 //! 2. the end-to-end pipeline (capture thread, motion and health, gate, inference slot,
 //!    tracker) on every frame (`gate.always`), the file read flat out, until `Ended`:
-//!    ratio pipeline / bare loop (the goal is >= 0.9);
+//!    ratio pipeline / bare loop (the goal is >= 0.9); and, as a diagnostic of where the
+//!    gap goes, the same per-frame work ([`CameraPipeline::handle`]) on frames decoded
+//!    beforehand, without the capture thread;
 //! 3. the Python baseline, `benches/baseline.py` (OpenCV + onnxruntime + numpy, what users
 //!    would otherwise write), run with `$SAO_BENCH_PYTHON` or `target/bench-venv/bin/python`:
 //!    ratio sao / python, and both detection counts side by side;
 //! 4. motion gating: the pipeline with the default gate over the traffic video and over a
 //!    static scene (its first frame repeated 300 times), inference calls saved.
 //!
-//! 1–3 run `SAO_BENCH_ROUNDS` times (default 3), interleaved; the medians are reported.
+//! 1–3 run `SAO_BENCH_ROUNDS` times (default 5), interleaved; reported are the median fps
+//! and the median of the per-round ratios (both sides of a ratio measured within seconds of
+//! each other, which matters on a shared machine).
 //! Nothing here asserts a timing. Run: `bash runtime/vision/benches/run.sh`, or
 //! `cargo bench -p sao-vision --bench pipeline` once the venv exists.
 
@@ -30,7 +34,7 @@ use ort::session::RunOptions;
 use ort::value::Tensor;
 use tokio::runtime::Runtime;
 
-use sao_vision::capture::CaptureConfig;
+use sao_vision::capture::{now_ms, CaptureConfig, CaptureEvent, CaptureStatus, Frame};
 use sao_vision::detector::{Detector, OnnxRuntime, Threads};
 use sao_vision::gate::GateConfig;
 use sao_vision::health::{CameraState, HealthConfig, HealthMonitor};
@@ -55,7 +59,8 @@ fn shared() -> PathBuf {
 }
 
 fn workspace_root() -> PathBuf {
-    manifest_dir().join("../..")
+    let root = manifest_dir().join("../..");
+    root.canonicalize().unwrap_or(root)
 }
 
 fn video() -> PathBuf {
@@ -211,11 +216,50 @@ fn run_pipeline(rt: &Runtime, detector: &Arc<Detector>, config: &CameraConfig) -
     })
 }
 
+/// A diagnostic: the camera's per-frame work ([`CameraPipeline::handle`]: motion, health,
+/// gate, inference slot, tracker) on frames decoded beforehand, so without the capture
+/// thread decoding alongside; frames per second.
+fn run_predecoded(
+    rt: &Runtime,
+    detector: &Arc<Detector>,
+    config: &CameraConfig,
+    frames: &[Mat],
+) -> f64 {
+    let epoch = now_ms();
+    // Copies made first: the clock only runs over the pipeline's work.
+    let events: Vec<CaptureEvent> = frames
+        .iter()
+        .enumerate()
+        .map(|(i, image)| {
+            CaptureEvent::Frame(Frame {
+                id: i as u64 + 1,
+                ts_ms: epoch + i as u64 * 80,
+                image: image.try_clone().unwrap(),
+            })
+        })
+        .collect();
+    rt.block_on(async {
+        let slots = InferenceSlots::new(&InferenceConfig::default());
+        let mut pipeline = CameraPipeline::new(config, detector.clone(), slots).expect("pipeline");
+        pipeline
+            .handle(CaptureEvent::Status(CaptureStatus::Connected))
+            .await;
+        let started = Instant::now();
+        for event in events {
+            for event in pipeline.handle(event).await {
+                if let VisionEvent::InferenceFailed { reason, .. } = event {
+                    panic!("inference failed: {reason}");
+                }
+            }
+        }
+        frames.len() as f64 / started.elapsed().as_secs_f64()
+    })
+}
+
 /// The Python baseline's result line.
 #[derive(serde::Deserialize)]
 struct Python {
     frames: u64,
-    seconds: f64,
     fps: f64,
     detections: u64,
     #[serde(default)]
@@ -329,7 +373,7 @@ fn main() {
     let rounds: usize = std::env::var("SAO_BENCH_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(3)
+        .unwrap_or(5)
         .max(1);
     let runtime = OnnxRuntime::load(None).expect("ONNX Runtime (run .ci/setup)");
     let threads = Threads::default();
@@ -380,19 +424,27 @@ fn main() {
     let mut pipeline_runs = Vec::new();
     let mut python_runs = Vec::new();
     let mut python_error = None;
+    let mut pipeline_ratios = Vec::new();
+    let mut predecoded_runs = Vec::new();
+    let mut python_ratios = Vec::new();
     for round in 1..=rounds {
         let bare = bare_loop(&detector, &frames);
         let run = run_pipeline(&rt, &detector, &every_frame);
+        let predecoded = run_predecoded(&rt, &detector, &every_frame, &frames);
         let py = interpreter.as_ref().map(|p| run_python(p, threads.intra));
         print!(
-            "round {round}: bare {:6.1} fps   pipeline {:6.1} fps ({:.3})",
+            "round {round}: bare {:5.1} fps   pipeline {:5.1} fps ({:.3})   \
+             pre-decoded {predecoded:5.1} fps ({:.3})",
             bare.fps,
             run.fps(),
-            run.fps() / bare.fps
+            run.fps() / bare.fps,
+            predecoded / bare.fps
         );
+        predecoded_runs.push((predecoded, predecoded / bare.fps));
         match py {
             Some(Ok(py)) => {
-                println!("   python {:6.1} fps", py.fps);
+                println!("   python {:5.1} fps ({:.3})", py.fps, run.fps() / py.fps);
+                python_ratios.push(run.fps() / py.fps);
                 python_runs.push(py);
             }
             Some(Err(e)) => {
@@ -401,6 +453,7 @@ fn main() {
             }
             None => println!(),
         }
+        pipeline_ratios.push(run.fps() / bare.fps);
         bare_runs.push(bare);
         pipeline_runs.push(run);
     }
@@ -424,18 +477,29 @@ fn main() {
     let last = pipeline_runs.last().unwrap();
     let bare_detections = bare_runs.last().unwrap().detections;
     println!();
-    println!("every frame inferred (median of {rounds} rounds; ratio = subject / baseline)");
+    println!(
+        "every frame inferred (median of {rounds} rounds; ratio = median of per-round subject / baseline)"
+    );
     let row = |name: &str, fps: f64, ratio: &str| {
-        println!(
+        let line = format!(
             "{name:<42} {fps:>7.1} fps {:>8.2} ms/frame   {ratio}",
             1000.0 / fps
-        )
+        );
+        println!("{}", line.trim_end())
     };
     row("bare ort loop (session + decode + NMS)", bare_fps, "");
     row(
         "sao pipeline end to end (gate.always)",
         pipe_fps,
-        &format!("ratio pipeline/bare {:.3}", pipe_fps / bare_fps),
+        &format!("ratio pipeline/bare {:.3}", median(&pipeline_ratios)),
+    );
+    row(
+        "  diag.: same, on frames decoded before",
+        median(&predecoded_runs.iter().map(|r| r.0).collect::<Vec<_>>()),
+        &format!(
+            "ratio to bare       {:.3}",
+            median(&predecoded_runs.iter().map(|r| r.1).collect::<Vec<_>>())
+        ),
     );
     if python_runs.is_empty() {
         match &python_error {
@@ -448,18 +512,17 @@ fn main() {
         row(
             "python (cv2 + onnxruntime + numpy)",
             py_fps,
-            &format!("ratio sao/python    {:.3}", pipe_fps / py_fps),
+            &format!("ratio sao/python    {:.3}", median(&python_ratios)),
         );
         println!(
             "same work: frames sao {} / python {}; detections after NMS over the video: \
              sao {bare_detections} / python {}; confirmed tracks sao {} / python {} \
-             (different trackers); python's last run took {:.2} s",
+             (different trackers)",
             last.stats.frames,
             py.frames,
             py.detections,
             last.confirmed_tracks(),
             py.tracks,
-            py.seconds
         );
     }
     println!(

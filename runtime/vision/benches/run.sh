@@ -2,7 +2,7 @@
 # The sao-vision pipeline benchmark (benches/pipeline.rs), with its Python baseline.
 # Creates target/bench-venv (opencv-python-headless, onnxruntime, numpy from PyPI) when
 # missing, then runs `cargo bench -p sao-vision --bench pipeline`. Extra arguments go to
-# cargo. SAO_BENCH_PYTHON picks another interpreter; SAO_BENCH_ROUNDS the rounds (3).
+# cargo. SAO_BENCH_PYTHON picks another interpreter; SAO_BENCH_ROUNDS the rounds (5).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 venv="$root/target/bench-venv"

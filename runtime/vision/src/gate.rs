@@ -86,6 +86,11 @@ impl Gate {
         }
     }
 
+    /// Whether the detector runs on every frame (motion is then not needed).
+    pub fn always(&self) -> bool {
+        self.config.always
+    }
+
     /// A wake source fired at `ts_ms`: run on every frame for `wake-ms`.
     pub fn wake(&mut self, ts_ms: u64) {
         self.awake_until_ms = self.awake_until_ms.max(ts_ms + self.config.wake_ms);

@@ -289,7 +289,12 @@ pub struct CameraPipeline {
     counted: BTreeSet<u64>,
     /// Set by [`Camera::wake`]; taken at the next frame.
     wake_requested: Arc<AtomicBool>,
+    /// Frame time of the next health check when the gate runs on every frame.
+    next_health_ms: u64,
 }
+
+/// Interval of health checks when motion is not computed (gate `always`), frame time.
+const HEALTH_SAMPLE_MS: u64 = 500;
 
 impl CameraPipeline {
     /// A pipeline for `config`'s camera running `detector` in `slots`.
@@ -315,6 +320,7 @@ impl CameraPipeline {
             detector,
             counted: BTreeSet::new(),
             wake_requested: Arc::new(AtomicBool::new(false)),
+            next_health_ms: 0,
         })
     }
 
@@ -388,13 +394,36 @@ impl CameraPipeline {
         if self.wake_requested.swap(false, Ordering::Relaxed) {
             self.gate.wake(ts_ms);
         }
+        // A gate that runs the detector on every frame needs no motion; health then
+        // samples a frame every HEALTH_SAMPLE_MS, which is plenty for states that must
+        // last seconds.
+        let gating = !self.gate.always();
+        let check_health = gating || ts_ms >= self.next_health_ms;
+        if check_health {
+            self.next_health_ms = ts_ms + HEALTH_SAMPLE_MS;
+        }
         let analysis = tokio::task::spawn_blocking(move || {
-            let motion = analyser.motion.detect(&analysed_image);
-            let health = analyser
-                .health
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .on_frame(analyser.motion.thumbnail(), ts_ms);
+            let motion = if gating {
+                analyser.motion.detect(&analysed_image)
+            } else {
+                Ok(Vec::new())
+            };
+            let health = if !check_health {
+                Ok(None)
+            } else {
+                let thumbnail = if gating {
+                    Ok(analyser.motion.last_thumbnail())
+                } else {
+                    analyser.motion.thumbnail(&analysed_image).map(|t| &*t)
+                };
+                thumbnail.and_then(|t| {
+                    analyser
+                        .health
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .on_frame(t, ts_ms)
+                })
+            };
             (analyser, motion, health)
         })
         .await;

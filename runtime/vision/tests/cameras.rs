@@ -22,8 +22,19 @@ fn traffic_video() -> std::path::PathBuf {
 
 /// A camera on `source` whose health changes arrive on the returned receiver.
 fn start(source: &str, capture: CaptureConfig) -> (Camera, mpsc::Receiver<VisionEvent>) {
+    start_gated(source, capture, false)
+}
+
+/// Like [`start`]; `always` runs the detector on every frame (no motion: health is then
+/// sampled twice a second).
+fn start_gated(
+    source: &str,
+    capture: CaptureConfig,
+    always: bool,
+) -> (Camera, mpsc::Receiver<VisionEvent>) {
     let mut config = CameraConfig::new("cam", source);
     config.capture = capture;
+    config.gate.always = always;
     let pipeline = CameraPipeline::new(
         &config,
         common::yolox(),
@@ -178,13 +189,13 @@ fn traffic_frames(n: usize) -> Vec<Mat> {
 }
 
 /// Changes seen while a recorded clip plays to its end (flat out, media time).
-async fn changes_over(clip: &Path) -> Vec<HealthChange> {
+async fn changes_over(clip: &Path, always: bool) -> Vec<HealthChange> {
     let capture = CaptureConfig {
         fps: 0.0,
         realtime: false,
         ..CaptureConfig::default()
     };
-    let (camera, mut rx) = start(clip.to_str().unwrap(), capture);
+    let (camera, mut rx) = start_gated(clip.to_str().unwrap(), capture, always);
     let mut changes = Vec::new();
     loop {
         let change = next_change(&mut rx).await;
@@ -205,7 +216,7 @@ async fn a_frozen_feed_is_reported_after_ten_seconds_of_one_image() {
     // Two seconds of live video, then the encoder repeats its last frame for 15 s.
     let live = traffic_frames(20);
     write_clip(&clip, 170, |i| live[i.min(19)].clone());
-    let changes = changes_over(&clip).await;
+    let changes = changes_over(&clip, false).await;
     let states: Vec<_> = changes.iter().map(|c| c.state).collect();
     assert_eq!(
         states,
@@ -241,7 +252,11 @@ async fn a_black_feed_is_reported_and_a_covered_lens_too() {
             plain(2.0)
         }
     });
-    let states: Vec<_> = changes_over(&clip).await.iter().map(|c| c.state).collect();
+    let states: Vec<_> = changes_over(&clip, false)
+        .await
+        .iter()
+        .map(|c| c.state)
+        .collect();
     assert_eq!(
         states,
         vec![CameraState::Ok, CameraState::Black, CameraState::Ended]
@@ -255,9 +270,17 @@ async fn a_black_feed_is_reported_and_a_covered_lens_too() {
             plain(140.0)
         }
     });
-    let states: Vec<_> = changes_over(&clip).await.iter().map(|c| c.state).collect();
-    assert_eq!(
-        states,
-        vec![CameraState::Ok, CameraState::Covered, CameraState::Ended]
-    );
+    // Also with the detector on every frame, where health samples frames instead.
+    for always in [false, true] {
+        let states: Vec<_> = changes_over(&clip, always)
+            .await
+            .iter()
+            .map(|c| c.state)
+            .collect();
+        assert_eq!(
+            states,
+            vec![CameraState::Ok, CameraState::Covered, CameraState::Ended],
+            "always: {always}"
+        );
+    }
 }
