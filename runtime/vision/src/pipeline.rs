@@ -414,7 +414,7 @@ impl CameraPipeline {
                 let thumbnail = if gating {
                     Ok(analyser.motion.last_thumbnail())
                 } else {
-                    analyser.motion.thumbnail(&analysed_image).map(|t| &*t)
+                    analyser.motion.thumbnail(&analysed_image)
                 };
                 thumbnail.and_then(|t| {
                     analyser
