@@ -327,7 +327,7 @@ fn stage_costs(detector: &Detector, frames: &[Mat]) -> Stages {
         let mut health = HealthMonitor::new(HealthConfig::default());
         for (i, frame) in frames.iter().enumerate() {
             std::hint::black_box(motion.detect(frame).expect("motion"));
-            let change = health.on_frame(motion.thumbnail(), i as u64 * 80);
+            let change = health.on_frame(motion.last_thumbnail(), i as u64 * 80);
             std::hint::black_box(change.expect("health"));
         }
     });
