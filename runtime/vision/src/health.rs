@@ -4,7 +4,7 @@
 //! bag). Each is reported once, as a change of state, so "half the cameras are dead and
 //! nobody knew" cannot happen.
 
-use opencv::core::{self, Mat, Scalar};
+use opencv::core::{self, Mat};
 use opencv::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -223,15 +223,17 @@ impl HealthMonitor {
     }
 }
 
-/// A flat grey test image of `value` (tests and tools).
-pub fn flat_image(width: i32, height: i32, value: f64) -> opencv::Result<Mat> {
-    Mat::new_rows_cols_with_default(height, width, core::CV_8UC1, Scalar::all(value))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    use opencv::core::Scalar;
+
+    /// A flat grey image of `value`.
+    fn flat_image(width: i32, height: i32, value: f64) -> opencv::Result<Mat> {
+        Mat::new_rows_cols_with_default(height, width, core::CV_8UC1, Scalar::all(value))
+    }
 
     fn noise(seed: u64) -> Mat {
         let mut image = flat_image(64, 36, 0.0).unwrap();

@@ -122,9 +122,8 @@ impl MotionDetector {
     /// the model warms up).
     pub fn detect(&mut self, frame: &Mat) -> opencv::Result<Vec<BoundingBox>> {
         let size = frame.size()?;
-        self.thumbnail(frame)?;
-        let scale = self.config.width as f32 / size.width.max(1) as f32;
-        let small_size = self.grey.size()?;
+        let small_size = self.thumbnail(frame)?.size()?;
+        let scale = small_size.width as f32 / size.width.max(1) as f32;
         BackgroundSubtractorMOG2Trait::apply(
             &mut self.subtractor,
             &self.grey,

@@ -243,15 +243,17 @@ async fn a_black_feed_is_reported_and_a_covered_lens_too() {
         )
         .unwrap()
     };
-    // Live, then black (a dead sensor at night) for 8 s.
-    let clip = dir.path().join("black.avi");
-    write_clip(&clip, 100, |i| {
+    // Two seconds of the live video, then one flat grey level.
+    let live_then = |i: usize, value: f64| {
         if i < 20 {
             live[i].clone()
         } else {
-            plain(2.0)
+            plain(value)
         }
-    });
+    };
+    // Live, then black (a dead sensor at night) for 8 s.
+    let clip = dir.path().join("black.avi");
+    write_clip(&clip, 100, |i| live_then(i, 2.0));
     let states: Vec<_> = changes_over(&clip, false)
         .await
         .iter()
@@ -263,13 +265,7 @@ async fn a_black_feed_is_reported_and_a_covered_lens_too() {
     );
     // Live, then a flat grey (tape or a bag over the lens) for 8 s.
     let clip = dir.path().join("covered.avi");
-    write_clip(&clip, 100, |i| {
-        if i < 20 {
-            live[i].clone()
-        } else {
-            plain(140.0)
-        }
-    });
+    write_clip(&clip, 100, |i| live_then(i, 140.0));
     // Also with the detector on every frame, where health samples frames instead.
     for always in [false, true] {
         let states: Vec<_> = changes_over(&clip, always)
