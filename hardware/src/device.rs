@@ -56,6 +56,36 @@ pub trait Switch: Send {
     fn is_on(&self) -> bool;
 }
 
+/// A message for the pole's display: one line per language, Thai first.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DisplayMessage {
+    /// Thai text.
+    pub th: String,
+    /// English text.
+    pub en: String,
+}
+
+/// The pole's message display (LED matrix, LCD, e-paper).
+pub trait Display: Send {
+    /// Shows `message`, replacing whatever was shown.
+    fn show(&mut self, message: &DisplayMessage) -> Result<(), HwError>;
+    /// Blanks the display.
+    fn clear(&mut self) -> Result<(), HwError>;
+    /// What the display shows now (the last message successfully shown).
+    fn showing(&self) -> Option<&DisplayMessage>;
+}
+
+/// The pole's loudspeaker, playing recorded clips by name.
+pub trait Speaker: Send {
+    /// Names of the clips this speaker can play.
+    fn clips(&self) -> Vec<String>;
+    /// Starts playing `clip`, stopping any clip still playing; returns at once.
+    /// Errors with [`HwError::Config`] for a clip it does not have.
+    fn play(&mut self, clip: &str) -> Result<(), HwError>;
+    /// Stops playing.
+    fn stop(&mut self) -> Result<(), HwError>;
+}
+
 /// Everything a pole has, as built by a backend.
 #[derive(Default)]
 pub struct Pole {
@@ -65,6 +95,10 @@ pub struct Pole {
     pub sensors: Vec<Box<dyn Sensor>>,
     /// On/off outputs.
     pub outputs: Vec<Box<dyn Switch>>,
+    /// The message display, if fitted.
+    pub display: Option<Box<dyn Display>>,
+    /// The loudspeaker, if fitted.
+    pub speaker: Option<Box<dyn Speaker>>,
 }
 
 impl Pole {
@@ -108,6 +142,8 @@ impl fmt::Debug for Pole {
                 "outputs",
                 &self.outputs.iter().map(|o| o.name()).collect::<Vec<_>>(),
             )
+            .field("display", &self.display.is_some())
+            .field("speaker", &self.speaker.is_some())
             .finish()
     }
 }

@@ -7,7 +7,7 @@
 //! |--------------|--------------------|-------------------|
 //! | [`PwmLamp`]  | `pwm::SetDutyCycle` | [`DimmableLamp`] |
 //! | [`PinSwitch`]| `digital::OutputPin`| [`Switch`]       |
-//! | [`PirSensor`]| `digital::InputPin` | [`Sensor`]       |
+//! | [`LatchingInput`]| `digital::InputPin` | [`Sensor`]       |
 //! | [`Bh1750`]   | `i2c::I2c` + `delay::DelayNs` | [`Sensor`] |
 
 use std::sync::Arc;
@@ -195,19 +195,20 @@ impl<P: OutputPin + Send> Switch for PinSwitch<P> {
     }
 }
 
-/// A PIR motion detector (e.g. HC-SR501) whose output is high while motion is detected.
+/// A digital input that latches: a PIR motion detector (e.g. HC-SR501, high while it sees
+/// motion) or a push button (the SOS/acknowledge button, high while pressed).
 ///
-/// The pin is sampled on every [`Sensor::read`] and on every [`PirSensor::poll`]; a high
+/// The pin is sampled on every [`Sensor::read`] and on every [`LatchingInput::poll`]; a high
 /// sample is latched until the next read, which returns 1.0 (else 0.0). Call `poll` more
-/// often than the PIR's hold time if reads are infrequent. Unit `"1"`.
-pub struct PirSensor<P> {
+/// often than the PIR's hold time (or a button press) if reads are infrequent. Unit `"1"`.
+pub struct LatchingInput<P> {
     pin: P,
     name: String,
     latched: bool,
 }
 
-impl<P: InputPin> PirSensor<P> {
-    /// Wrap `pin` as the sensor `name` (usually `"motion"`).
+impl<P: InputPin> LatchingInput<P> {
+    /// Wrap `pin` as the sensor `name` (`"motion"`, `"sos"`).
     pub fn new(pin: P, name: impl Into<String>) -> Self {
         Self {
             pin,
@@ -216,7 +217,7 @@ impl<P: InputPin> PirSensor<P> {
         }
     }
 
-    /// Sample the pin and latch motion without consuming it.
+    /// Sample the pin and latch a high level without consuming it.
     pub fn poll(&mut self) -> Result<(), HwError> {
         let high = self
             .pin
@@ -227,7 +228,7 @@ impl<P: InputPin> PirSensor<P> {
     }
 }
 
-impl<P: InputPin + Send> Sensor for PirSensor<P> {
+impl<P: InputPin + Send> Sensor for LatchingInput<P> {
     fn name(&self) -> &str {
         &self.name
     }
@@ -454,7 +455,7 @@ mod tests {
 
     #[test]
     fn pir_latches_polled_motion() {
-        let mut pir = PirSensor::new(TestPin { high: false }, "motion");
+        let mut pir = LatchingInput::new(TestPin { high: false }, "motion");
         assert_eq!(pir.read().unwrap(), Some(0.0));
         pir.pin.high = true;
         pir.poll().unwrap();

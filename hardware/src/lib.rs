@@ -2,11 +2,13 @@
 //!
 //! * [`error`] — [`HwError`], the one error type of this crate.
 //! * [`clock`] — [`TimeSource`]: [`SystemClock`] for real poles, [`SimClock`] for virtual time.
-//! * [`device`] — the traits the runtime talks to ([`DimmableLamp`], [`Sensor`], [`Switch`])
+//! * [`device`] — the traits the runtime talks to ([`DimmableLamp`], [`Sensor`], [`Switch`],
+//!   [`Display`], [`Speaker`])
 //!   and [`Pole`], the set of devices a backend builds.
 //! * [`hal`] — adapters from `embedded-hal` 1.0 devices (PWM, GPIO, I²C) to those traits,
 //!   shared by every backend so ecosystem drivers plug in.
 //! * [`power`] — the lamp power model and exact energy integration over fades.
+//! * [`audio`] — a loudspeaker playing recorded voice clips through `aplay`.
 //! * [`air`] — air quality: streaming PMS5003 and SDS011 wire-protocol parsers, the
 //!   particulate sensor driver over a serial line, and range-checked gas sensors.
 //! * [`sim`] — a deterministic, seeded simulator (sun-driven lux, diurnal temperature,
@@ -17,6 +19,7 @@
 #![warn(missing_docs)]
 
 pub mod air;
+pub mod audio;
 pub mod clock;
 pub mod device;
 pub mod error;
@@ -27,5 +30,7 @@ pub mod rpi;
 pub mod sim;
 
 pub use clock::{SimClock, SystemClock, TimeSource};
-pub use device::{DimmableLamp, EnergyReading, Pole, Sensor, Switch};
+pub use device::{
+    DimmableLamp, Display, DisplayMessage, EnergyReading, Pole, Sensor, Speaker, Switch,
+};
 pub use error::HwError;

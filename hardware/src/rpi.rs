@@ -6,7 +6,8 @@
 //! [`BH1750_ADDRESS_LOW`]. All devices go through the [`crate::hal`] adapters, which see
 //! `rppal`'s `embedded-hal` 1.0 implementations. A particulate sensor (a PMS5003 on the
 //! Pi's UART, or an SDS011 on its USB serial adapter) is read through
-//! [`crate::air::open_serial`].
+//! [`crate::air::open_serial`]. A push button on a GPIO input is the SOS/acknowledge
+//! button, and a speaker plays voice clips through [`crate::audio::ClipPlayer`].
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,7 +18,8 @@ use rppal::pwm::{Channel, Polarity, Pwm};
 use serde::Deserialize;
 
 use crate::air::{open_serial, Protocol};
-use crate::hal::{Bh1750, PinSwitch, PirSensor, PwmLamp, BH1750_ADDRESS_LOW};
+use crate::audio::{ClipPlayer, SpeakerSpec};
+use crate::hal::{Bh1750, LatchingInput, PinSwitch, PwmLamp, BH1750_ADDRESS_LOW};
 use crate::power::default_standby_watts;
 use crate::{HwError, Pole, TimeSource};
 
@@ -34,6 +36,13 @@ pub struct RpiConfig {
     /// BCM GPIO number of the PIR output, if fitted (sensor `"motion"`).
     #[serde(default)]
     pub pir_gpio: Option<u8>,
+    /// BCM GPIO number of the SOS/acknowledge push button, if fitted (sensor `"sos"`; the
+    /// button pulls the pin high while pressed).
+    #[serde(default)]
+    pub button_gpio: Option<u8>,
+    /// A loudspeaker playing recorded voice clips, if fitted.
+    #[serde(default)]
+    pub speaker: Option<SpeakerSpec>,
     /// I²C bus of a BH1750 at address 0x23, if fitted (sensor `"lux"`).
     #[serde(default)]
     pub lux_i2c_bus: Option<u8>,
@@ -122,7 +131,7 @@ pub fn build_rpi_pole(cfg: &RpiConfig, clock: Arc<dyn TimeSource>) -> Result<Pol
         pole.lamps.push(Box::new(lamp));
     }
 
-    if !cfg.outputs.is_empty() || cfg.pir_gpio.is_some() {
+    if !cfg.outputs.is_empty() || cfg.pir_gpio.is_some() || cfg.button_gpio.is_some() {
         let gpio = Gpio::new().map_err(|e| unavailable("gpio", e))?;
         for spec in &cfg.outputs {
             let pin = gpio
@@ -139,7 +148,15 @@ pub fn build_rpi_pole(cfg: &RpiConfig, clock: Arc<dyn TimeSource>) -> Result<Pol
                 .get(n)
                 .map_err(|e| unavailable("motion", e))?
                 .into_input_pulldown();
-            pole.sensors.push(Box::new(PirSensor::new(pin, "motion")));
+            pole.sensors
+                .push(Box::new(LatchingInput::new(pin, "motion")));
+        }
+        if let Some(n) = cfg.button_gpio {
+            let pin = gpio
+                .get(n)
+                .map_err(|e| unavailable("sos", e))?
+                .into_input_pulldown();
+            pole.sensors.push(Box::new(LatchingInput::new(pin, "sos")));
         }
     }
 
@@ -147,6 +164,10 @@ pub fn build_rpi_pole(cfg: &RpiConfig, clock: Arc<dyn TimeSource>) -> Result<Pol
         let i2c = I2c::with_bus(bus).map_err(|e| unavailable("lux", e))?;
         let sensor = Bh1750::new(i2c, rppal::hal::Delay::new(), BH1750_ADDRESS_LOW, "lux");
         pole.sensors.push(Box::new(sensor));
+    }
+
+    if let Some(spec) = &cfg.speaker {
+        pole.speaker = Some(Box::new(ClipPlayer::new(spec.clone())?));
     }
 
     if let Some(spec) = &cfg.particulate {

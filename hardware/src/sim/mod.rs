@@ -3,7 +3,7 @@
 //! [`build_sim_pole`] assembles a [`Pole`] from a [`SimConfig`] and a shared [`SimClock`]:
 //!
 //! * lamps: [`PwmLamp`] over [`SimPwm`] (software fade, modelled energy);
-//! * sensors: `"lux"` ([`lux::LuxModel`], lx), `"motion"` ([`PirSensor`] over
+//! * sensors: `"lux"` ([`lux::LuxModel`], lx), `"motion"` ([`LatchingInput`] over
 //!   [`SimInputPin`] driven by `motion-events-ms`), `"temperature"`
 //!   ([`temperature::TemperatureModel`], Cel), plus one step-hold replay per
 //!   [`SeriesSpec`];
@@ -11,7 +11,11 @@
 //!   [`ParticulateSensor`] driver from a [`SimParticulateLine`] that speaks the sensor's wire
 //!   protocol, with concentrations from [`air::DrySeasonModel`] or replayed series;
 //! * one [`GasSensor`] per [`GasSpec`] over an [`air::GasModel`];
-//! * outputs: one [`PinSwitch`] over [`SimPin`] per name.
+//! * `"sos"`: the SOS/acknowledge button, a [`LatchingInput`] pressed at `button-presses-ms`;
+//! * outputs: one [`PinSwitch`] over [`SimPin`] per name;
+//! * a [`SimDisplay`] and a [`SimSpeaker`] with `speaker-clips`;
+//! * with `trace`, every change of an output, lamp, display or speaker is appended to a
+//!   [`DeviceTrace`] file.
 //!
 //! Everything is a pure function of the configuration (including `seed`) and the clock,
 //! so the same virtual time always reads the same values. [`FaultSpec`]s inject failures by
@@ -22,9 +26,11 @@ pub mod lux;
 mod pins;
 mod serial;
 mod series;
+mod signals;
 pub mod temperature;
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -34,16 +40,21 @@ pub use pins::{SimInputPin, SimPin, SimPwm};
 pub use serial::SimParticulateLine;
 use series::StepSeries;
 pub use series::{CsvSeries, SeriesSpec};
+use signals::Traced;
+pub use signals::{DeviceTrace, SimDisplay, SimSpeaker};
 
 use crate::air::particulate::sensor_names;
 use crate::air::{GasSensor, ParticulateSensor};
-use crate::hal::{PinSwitch, PirSensor, PwmLamp};
+use crate::device::{Display, DisplayMessage, Speaker};
+use crate::hal::{LatchingInput, PinSwitch, PwmLamp};
 use crate::power::default_standby_watts;
 use crate::{DimmableLamp, EnergyReading, HwError, Pole, Sensor, SimClock, Switch, TimeSource};
 use air::{GasModel, ParticulateSource, SimGasCell};
 use lux::LuxModel;
 use temperature::TemperatureModel;
 
+/// How long a simulated button press holds the button down, ms.
+const BUTTON_PRESS_MS: u64 = 300;
 /// Duty-cycle resolution of simulated PWM channels.
 const SIM_PWM_MAX_DUTY: u16 = 10_000;
 /// Noise stream of the lux sensor (every noise source draws from a stream of its own).
@@ -100,8 +111,14 @@ pub struct SimConfig {
     pub motion_events_ms: Vec<u64>,
     /// How long the PIR output stays high after each event, ms (default 2000).
     pub motion_pulse_ms: u64,
+    /// Times (Unix ms) at which someone presses the SOS/acknowledge button (sensor `sos`).
+    pub button_presses_ms: Vec<u64>,
     /// Names of on/off outputs (default `["siren", "strobe"]`).
     pub outputs: Vec<String>,
+    /// Voice clips the speaker has (default `["alarm", "elephant-warning", "sos-ack"]`).
+    pub speaker_clips: Vec<String>,
+    /// A file to record every actuator change in, as JSON lines (default: none).
+    pub trace: Option<PathBuf>,
     /// Recorded series replayed as extra sensors.
     pub series: Vec<SeriesSpec>,
     /// A particulate sensor on a simulated serial line (default: none).
@@ -127,7 +144,10 @@ impl Default for SimConfig {
             lux_noise: 0.05,
             motion_events_ms: Vec::new(),
             motion_pulse_ms: 2_000,
+            button_presses_ms: Vec::new(),
             outputs: vec!["siren".into(), "strobe".into()],
+            speaker_clips: vec!["alarm".into(), "elephant-warning".into(), "sos-ack".into()],
+            trace: None,
             series: Vec::new(),
             particulate: None,
             gases: Vec::new(),
@@ -193,6 +213,10 @@ pub fn build_sim_pole(cfg: &SimConfig, clock: Arc<SimClock>) -> Result<Pole, HwE
         device: device.to_owned(),
         clock: clock.clone(),
     };
+    let trace = match &cfg.trace {
+        Some(path) => Some(DeviceTrace::create(path, time.clone())?),
+        None => None,
+    };
     let mut pole = Pole::default();
 
     for spec in &cfg.lamps {
@@ -204,7 +228,8 @@ pub fn build_sim_pole(cfg: &SimConfig, clock: Arc<SimClock>) -> Result<Pole, HwE
             spec.rated_watts,
             spec.standby_watts,
         )?;
-        pole.lamps.push(Box::new(wrap(&spec.id).around(lamp)));
+        pole.lamps
+            .push(Box::new(wrap(&spec.id).around(Traced::new(lamp, &trace))));
     }
 
     let lux = LuxModel {
@@ -231,7 +256,11 @@ pub fn build_sim_pole(cfg: &SimConfig, clock: Arc<SimClock>) -> Result<Pole, HwE
         cfg.motion_pulse_ms,
     );
     pole.sensors.push(Box::new(
-        wrap("motion").around(PirSensor::new(pir_pin, "motion")),
+        wrap("motion").around(LatchingInput::new(pir_pin, "motion")),
+    ));
+    let button_pin = SimInputPin::new(time.clone(), cfg.button_presses_ms.clone(), BUTTON_PRESS_MS);
+    pole.sensors.push(Box::new(
+        wrap("sos").around(LatchingInput::new(button_pin, "sos")),
     ));
     let temperature = TemperatureModel::thai_lowlands(cfg.longitude);
     pole.sensors
@@ -271,8 +300,16 @@ pub fn build_sim_pole(cfg: &SimConfig, clock: Arc<SimClock>) -> Result<Pole, HwE
 
     for name in &cfg.outputs {
         let switch = PinSwitch::new(SimPin::new(), name.clone(), false)?;
-        pole.outputs.push(Box::new(wrap(name).around(switch)));
+        pole.outputs
+            .push(Box::new(wrap(name).around(Traced::new(switch, &trace))));
     }
+    pole.display = Some(Box::new(
+        wrap("display").around(Traced::new(SimDisplay::default(), &trace)),
+    ));
+    pole.speaker = Some(Box::new(wrap("speaker").around(Traced::new(
+        SimSpeaker::new(cfg.speaker_clips.clone()),
+        &trace,
+    ))));
     Ok(pole)
 }
 
@@ -298,7 +335,7 @@ fn validate(cfg: &SimConfig) -> Result<(), HwError> {
         .lamps
         .iter()
         .map(|l| l.id.as_str())
-        .chain(["lux", "motion", "temperature"])
+        .chain(["lux", "motion", "temperature", "sos", "display", "speaker"])
         .chain(cfg.series.iter().map(|s| s.sensor.as_str()))
         .chain(
             cfg.particulate
@@ -410,6 +447,17 @@ struct WithFaults<D> {
     faults: Faulty,
 }
 
+impl<D> WithFaults<D> {
+    /// Passes a command to the device, unless a fault fails it or silently drops it.
+    fn command(&mut self, f: impl FnOnce(&mut D) -> Result<(), HwError>) -> Result<(), HwError> {
+        match self.faults.active() {
+            Some(FaultKind::Fail) => Err(self.faults.error()),
+            Some(FaultKind::Silent) => Ok(()),
+            None => f(&mut self.inner),
+        }
+    }
+}
+
 impl<L: DimmableLamp> DimmableLamp for WithFaults<L> {
     fn id(&self) -> &str {
         self.inner.id()
@@ -420,11 +468,7 @@ impl<L: DimmableLamp> DimmableLamp for WithFaults<L> {
     }
 
     fn set_level(&mut self, percent: f32, fade_ms: u32) -> Result<(), HwError> {
-        match self.faults.active() {
-            Some(FaultKind::Fail) => Err(self.faults.error()),
-            Some(FaultKind::Silent) => Ok(()),
-            None => self.inner.set_level(percent, fade_ms),
-        }
+        self.command(|d| d.set_level(percent, fade_ms))
     }
 
     fn level(&mut self) -> f32 {
@@ -468,15 +512,39 @@ impl<W: Switch> Switch for WithFaults<W> {
     }
 
     fn set(&mut self, on: bool) -> Result<(), HwError> {
-        match self.faults.active() {
-            Some(FaultKind::Fail) => Err(self.faults.error()),
-            Some(FaultKind::Silent) => Ok(()),
-            None => self.inner.set(on),
-        }
+        self.command(|d| d.set(on))
     }
 
     fn is_on(&self) -> bool {
         self.inner.is_on()
+    }
+}
+
+impl<D: Display> Display for WithFaults<D> {
+    fn show(&mut self, message: &DisplayMessage) -> Result<(), HwError> {
+        self.command(|d| d.show(message))
+    }
+
+    fn clear(&mut self) -> Result<(), HwError> {
+        self.command(|d| d.clear())
+    }
+
+    fn showing(&self) -> Option<&DisplayMessage> {
+        self.inner.showing()
+    }
+}
+
+impl<S: Speaker> Speaker for WithFaults<S> {
+    fn clips(&self) -> Vec<String> {
+        self.inner.clips()
+    }
+
+    fn play(&mut self, clip: &str) -> Result<(), HwError> {
+        self.command(|d| d.play(clip))
+    }
+
+    fn stop(&mut self) -> Result<(), HwError> {
+        self.command(|d| d.stop())
     }
 }
 
@@ -498,8 +566,8 @@ mod tests {
         let clock = Arc::new(SimClock::new(NOON));
         let mut pole = build_sim_pole(&SimConfig::default(), clock.clone()).unwrap();
         let names: Vec<_> = pole.sensors.iter().map(|s| s.unit().to_owned()).collect();
-        assert_eq!(names, ["lx", "1", "Cel"]);
-        assert_eq!(format!("{pole:?}"), "Pole { lamps: [\"lamp-1\"], sensors: [\"lux\", \"motion\", \"temperature\"], outputs: [\"siren\", \"strobe\"] }");
+        assert_eq!(names, ["lx", "1", "1", "Cel"]);
+        assert_eq!(format!("{pole:?}"), "Pole { lamps: [\"lamp-1\"], sensors: [\"lux\", \"motion\", \"sos\", \"temperature\"], outputs: [\"siren\", \"strobe\"], display: true, speaker: true }");
         assert!(read(&mut pole, "lux").unwrap().unwrap() > 10_000.0);
         let t = read(&mut pole, "temperature").unwrap().unwrap();
         assert!((24.0..=33.0).contains(&t));
@@ -517,6 +585,75 @@ mod tests {
         let siren = pole.output_mut("siren").unwrap();
         siren.set(true).unwrap();
         assert!(siren.is_on());
+    }
+
+    #[test]
+    fn trace_records_every_actuator_change_and_the_button_latches() {
+        let dir = tempfile::tempdir().unwrap();
+        let trace = dir.path().join("trace.jsonl");
+        let cfg = SimConfig {
+            button_presses_ms: vec![NOON + 1_000],
+            trace: Some(trace.clone()),
+            faults: vec![FaultSpec {
+                device: "speaker".into(),
+                from_ms: NOON + 10_000,
+                until_ms: None,
+                kind: FaultKind::Fail,
+            }],
+            ..SimConfig::default()
+        };
+        let clock = Arc::new(SimClock::new(NOON));
+        let mut pole = build_sim_pole(&cfg, clock.clone()).unwrap();
+        assert_eq!(read(&mut pole, "sos").unwrap(), Some(0.0));
+        clock.advance(5_000);
+        assert_eq!(
+            read(&mut pole, "sos").unwrap(),
+            Some(1.0),
+            "a press between reads"
+        );
+        assert_eq!(read(&mut pole, "sos").unwrap(), Some(0.0));
+
+        let siren = pole.output_mut("siren").unwrap();
+        siren.set(true).unwrap();
+        siren.set(true).unwrap(); // no change, no line
+        siren.set(false).unwrap();
+        let message = DisplayMessage {
+            th: "ช้างป่า".into(),
+            en: "Wild elephant".into(),
+        };
+        let display = pole.display.as_mut().unwrap();
+        display.show(&message).unwrap();
+        assert_eq!(display.showing(), Some(&message));
+        display.clear().unwrap();
+        let speaker = pole.speaker.as_mut().unwrap();
+        assert!(speaker.play("no-such-clip").is_err());
+        speaker.play("elephant-warning").unwrap();
+        clock.advance(10_000);
+        assert!(speaker.stop().is_err(), "a failed speaker reports it");
+
+        let lines: Vec<serde_json::Value> = std::fs::read_to_string(&trace)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let changes: Vec<_> = lines
+            .iter()
+            .map(|l| (l["device"].as_str().unwrap(), l["state"].clone()))
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                ("siren", serde_json::json!(true)),
+                ("siren", serde_json::json!(false)),
+                (
+                    "display",
+                    serde_json::json!({"th": "ช้างป่า", "en": "Wild elephant"})
+                ),
+                ("display", serde_json::Value::Null),
+                ("speaker", serde_json::json!("elephant-warning")),
+            ]
+        );
+        assert!(lines.iter().all(|l| l["ts"] == NOON + 5_000));
     }
 
     #[test]
