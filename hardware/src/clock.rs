@@ -45,6 +45,12 @@ impl SimClock {
         self.now_ms.store(ms, Ordering::SeqCst);
     }
 
+    /// Moves to `ms` unless the clock is already past it: for threads that each keep a
+    /// clock in step with real time, so it never runs backwards between them.
+    pub fn catch_up(&self, ms: u64) {
+        self.now_ms.fetch_max(ms, Ordering::SeqCst);
+    }
+
     /// Move forward by `ms` (saturating at `u64::MAX`).
     pub fn advance(&self, ms: u64) {
         // fetch_update with a closure that always returns Some cannot fail.
@@ -73,6 +79,10 @@ mod tests {
         assert_eq!(c.now_ms(), 1_500);
         c.set(10);
         assert_eq!(c.now_ms(), 10);
+        c.catch_up(5);
+        assert_eq!(c.now_ms(), 10, "never backwards");
+        c.catch_up(20);
+        assert_eq!(c.now_ms(), 20);
         c.advance(u64::MAX);
         assert_eq!(c.now_ms(), u64::MAX);
     }

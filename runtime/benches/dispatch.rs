@@ -25,7 +25,8 @@ use sao_hardware::{SimClock, TimeSource};
 use sao_plugin_dimming::{
     Config, Controller, EventState, Host, Lamp, LogLevel, Platform, Severity,
 };
-use sao_runtime::devices::{Devices, LightingPolicy};
+use sao_runtime::alarm::AlarmConfig;
+use sao_runtime::devices::LightingPolicy;
 use sao_runtime::engine::{ComponentCache, EngineOptions, SaoEngine};
 use sao_runtime::host::sao::plugin as wit;
 use sao_runtime::host::{
@@ -104,16 +105,18 @@ fn fixture() -> Fixture {
     let identity = common::identity();
     let db = sled::open(dir.path().join("db")).unwrap();
     let outbox = Outbox::open(&db, OutboxConfig::default(), clock.clone()).unwrap();
-    let services = Arc::new(Services {
-        devices: Arc::new(Devices::new(
+    let services = Arc::new(
+        Services::new(
             pole,
             clock.clone(),
             &LightingPolicy::default(),
-        )),
-        uplink: Arc::new(Uplink::new(identity, Arc::new(outbox), None)),
-        kv: KvStore::new(db),
-        cameras: Default::default(),
-    });
+            AlarmConfig::default(),
+            Arc::new(Uplink::new(identity, Arc::new(outbox), None)),
+            KvStore::new(db),
+            Default::default(),
+        )
+        .unwrap(),
+    );
     let key = signing::generate_key();
     let mut trust = TrustStore::default();
     trust.add(key.verifying_key());

@@ -275,6 +275,13 @@ fn run_pole(path: &Path) -> anyhow::Result<()> {
         let control_config = config.control.clone();
         let mut runtime =
             Runtime::new(config, pole, clock.clone(), None, EngineOptions::default())?;
+        // A simulated pole running in real time keeps its clock in step from each thread.
+        let sync_clock = move || {
+            if let Some(clock) = &sim_clock {
+                clock.catch_up(system.now_ms());
+            }
+        };
+        runtime.start_alarm_driver(Box::new(sync_clock.clone()))?;
         let mut controller = Controller::new(&control_config, &runtime)?;
         // The stored desired configs apply here, before the network is up.
         controller.boot(&mut runtime).await;
@@ -286,11 +293,6 @@ fn run_pole(path: &Path) -> anyhow::Result<()> {
             clock,
             inbox,
         )?;
-        let sync_clock = || {
-            if let Some(clock) = &sim_clock {
-                clock.set(system.now_ms());
-            }
-        };
         let mut next_step = tokio::time::Instant::now();
         let mut cameras = runtime.take_vision_events();
         loop {

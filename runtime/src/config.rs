@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
+use crate::alarm::AlarmConfig;
 use crate::control::ControlConfig;
 use crate::devices::LightingPolicy;
 use crate::plugin::{Capability, RestartPolicy};
@@ -52,6 +53,9 @@ pub struct PoleConfig {
     /// The pole's cameras.
     #[serde(default)]
     pub cameras: Vec<CameraConfig>,
+    /// The local alarm engine.
+    #[serde(default)]
+    pub alarm: AlarmConfig,
 }
 
 /// Storage locations.

@@ -4,7 +4,8 @@
 //! `wit/`), drives the pole's hardware for them and sends their results upstream.
 //!
 //! Modules, in the order data flows through them:
-//! - [`devices`]: the pole's lamps (with the lighting fail-safe), alarm outputs and sensors;
+//! - [`devices`]: the pole's lamps (with the lighting fail-safe) and sensors;
+//! - [`alarm`]: the local alarm engine (siren, strobe, lamps, display, speaker);
 //! - [`bus`]: which plugin receives which reading and tick;
 //! - [`plugin`]: packages, signatures, capabilities, instances and their supervision;
 //! - [`engine`]: wasmtime set-up, CPU-deadline ticker and the compiled-component cache;
@@ -13,6 +14,7 @@
 //! - [`runtime`]: the main loop tying these together; [`sim`]: the scenario runner;
 //! - [`config`]: `pole.toml`; [`cli`] and [`scaffold`]: the `sao` command.
 
+pub mod alarm;
 pub mod bus;
 pub mod cli;
 pub mod config;

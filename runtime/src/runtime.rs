@@ -10,10 +10,11 @@ use serde_json::{json, Value};
 
 use sao_hardware::{Pole, TimeSource};
 
+use crate::alarm::driver::AlarmDriver;
+use crate::alarm::Selector;
 use crate::bus::Bus;
 use crate::config::PluginSpec;
 use crate::config::{PoleConfig, RuntimeSettings};
-use crate::devices::Devices;
 use crate::engine::{CacheOutcome, ComponentCache, EngineOptions, SaoEngine};
 use crate::host::{KvStore, Services};
 use crate::plugin::supervisor::SupervisorParts;
@@ -57,6 +58,8 @@ pub struct Runtime {
     next_health_ms: u64,
     /// Each plugin's state when the status was last published.
     published_states: Vec<StatusEntry>,
+    /// Keeps alarms on time when the pole runs in real time.
+    alarm_driver: Option<AlarmDriver>,
 }
 
 impl Runtime {
@@ -85,15 +88,17 @@ impl Runtime {
         let cache = ComponentCache::new(&data_dir.join("compiled"), engine.engine());
         let outbox = Outbox::open(&db, config.uplink.outbox, clock.clone())
             .context("cannot open the uplink outbox")?;
-        let devices = Arc::new(Devices::new(pole, clock, &config.lighting));
         let uplink = Arc::new(Uplink::new(config.pole.clone(), Arc::new(outbox), tap));
         let vision = VisionHub::new(config.vision.clone(), config.cameras.clone());
-        let services = Arc::new(Services {
-            devices,
+        let services = Arc::new(Services::new(
+            pole,
+            clock,
+            &config.lighting,
+            config.alarm.clone(),
             uplink,
-            kv: KvStore::new(db.clone()),
-            cameras: vision.access(),
-        });
+            KvStore::new(db.clone()),
+            vision.access(),
+        )?);
         Ok(Self {
             engine,
             cache,
@@ -108,6 +113,7 @@ impl Runtime {
             config,
             next_health_ms: 0,
             published_states: Vec::new(),
+            alarm_driver: None,
         })
     }
 
@@ -320,6 +326,7 @@ impl Runtime {
                 .expect("sensor polling does not panic");
         reports::sensor_health(&self.services.uplink, &sensor_changes, now);
         self.vision.wake(&readings);
+        self.acknowledge_on_button(&readings);
 
         let routed = self.bus.route(&readings, now);
         // Plugins run concurrently: a plugin stuck in a loop yields at every epoch tick
@@ -338,6 +345,9 @@ impl Runtime {
         let safe_level = lamps.safe_level();
         drop(lamps);
         reports::failsafe(&self.services.uplink, &changes, safe_level, now);
+        // The alarm driver keeps alarms on time in real time; `sao sim` has none, so its
+        // virtual time moves them here (it is harmless when the driver runs too).
+        self.services.alarms.advance();
 
         // The retained status lists each plugin's state: keep it true when one changes.
         if self
@@ -355,6 +365,33 @@ impl Runtime {
         // Everything this step queued (the plugins' records included) is accepted once
         // it is on disk: one flush per step, not one per record.
         self.commit_records();
+    }
+
+    /// A press of the pole's acknowledge button acknowledges every active alarm.
+    fn acknowledge_on_button(&self, readings: &[crate::devices::Reading]) {
+        let alarms = &self.services.alarms;
+        let Some(button) = alarms.ack_button() else {
+            return;
+        };
+        if readings
+            .iter()
+            .any(|r| r.sensor == button && r.value >= 1.0)
+        {
+            match alarms.acknowledge(Selector::All, "button") {
+                Ok(0) => tracing::debug!("button pressed with no alarm sounding"),
+                Ok(n) => tracing::info!(acknowledged = n, "alarms acknowledged at the pole"),
+                Err(e) => tracing::error!("button acknowledgement failed: {e}"),
+            }
+        }
+    }
+
+    /// Starts the thread that keeps alarms on time in real time (`sao run`). `sync_clock`
+    /// runs before each of its turns.
+    pub fn start_alarm_driver(&mut self, sync_clock: Box<dyn Fn() + Send>) -> anyhow::Result<()> {
+        let driver = AlarmDriver::start(self.services.alarms.clone(), sync_clock)
+            .context("cannot start the alarm driver")?;
+        self.alarm_driver = Some(driver);
+        Ok(())
     }
 
     /// Makes the records queued so far durable, and so ready to send.
@@ -400,6 +437,9 @@ impl Runtime {
         let changes = self.services.devices.lamps().release(id, reason);
         let safe_level = self.services.devices.lamps().safe_level();
         reports::failsafe(&self.services.uplink, &changes, safe_level, now);
+        // The alarm driver keeps alarms on time in real time; `sao sim` has none, so its
+        // virtual time moves them here (it is harmless when the driver runs too).
+        self.services.alarms.advance();
         tracing::info!(plugin = id, "removed: {reason}");
         true
     }
@@ -485,6 +525,9 @@ impl Runtime {
     /// Marks the pole offline and flushes storage (call before exit; stop the MQTT link
     /// afterwards so the offline status goes out).
     pub async fn shutdown(&mut self) -> anyhow::Result<()> {
+        if let Some(driver) = self.alarm_driver.take() {
+            driver.stop();
+        }
         self.vision.stop().await;
         self.publish_status(false);
         self.services

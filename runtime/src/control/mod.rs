@@ -34,6 +34,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use crate::alarm::Selector;
 use crate::config::{PluginSpec, RuntimeSettings};
 use crate::plugin::manifest::{is_name, HOST_ID};
 use crate::plugin::TrustStore;
@@ -51,6 +52,20 @@ use topics::{Subject, Targets};
 struct DesiredConfig {
     version: u64,
     config: Value,
+}
+
+/// The body of an alarm acknowledgement, once its signature and `target` are checked.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct AlarmAck {
+    /// Who acknowledges (a name for the audit and the alert).
+    by: String,
+    /// The alarm, or all alarms raised by `issued_ts`.
+    #[serde(default)]
+    alarm: Option<u64>,
+    /// When the operator issued it, ms since the epoch.
+    #[serde(default)]
+    issued_ts: Option<u64>,
 }
 
 /// Applies operator documents to one pole.
@@ -191,7 +206,49 @@ impl Controller {
                 self.deployment(runtime, addressed.rank, &message.payload)
                     .await
             }
+            Subject::AlarmAck => self.alarm_ack(runtime, &target, &message.payload),
         }
+    }
+
+    /// Acknowledges alarms for an operator: a signed `{target, by, alarm?, issued-ts?}`.
+    /// Without `alarm` it covers every alarm raised by `issued-ts` (required then), so a
+    /// replayed acknowledgement silences nothing raised after it.
+    fn alarm_ack(&self, runtime: &Runtime, target: &str, payload: &[u8]) {
+        let verified = document::verify(payload, target, &self.operators, self.require_signature);
+        let signed_by = verified.as_ref().ok().and_then(|v| v.signed_by.clone());
+        let result = verified
+            .map_err(|e| e.to_string())
+            .and_then(|v| v.parse::<AlarmAck>().map_err(|e| e.to_string()))
+            .and_then(|ack| {
+                let which = match (ack.alarm, ack.issued_ts) {
+                    (Some(id), _) => Selector::One(id),
+                    (None, Some(ts)) => Selector::RaisedBy(ts),
+                    (None, None) => return Err("`issued-ts` is required without `alarm`".into()),
+                };
+                let by = format!("operator:{}", ack.by);
+                let alarms = &runtime.services().alarms;
+                alarms.acknowledge(which, &by).map_err(|e| e.to_string())
+            });
+        let (outcome, reason) = match &result {
+            Ok(n) => {
+                tracing::info!(%target, acknowledged = n, "alarms acknowledged by an operator");
+                (Outcome::Applied, None)
+            }
+            Err(reason) => {
+                tracing::warn!(%target, "alarm acknowledgement refused: {reason}");
+                (Outcome::Rejected, Some(reason.clone()))
+            }
+        };
+        self.audit.record(&AuditEntry {
+            ts: runtime.now(),
+            what: "alarm-ack".into(),
+            plugin: HOST_ID.into(),
+            target: target.into(),
+            version: None,
+            signed_by,
+            outcome,
+            reason,
+        });
     }
 
     /// Checks, applies and stores a desired configuration; `None` when it is the document

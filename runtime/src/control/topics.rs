@@ -15,6 +15,8 @@ pub enum Subject {
     },
     /// `…/deploy/desired`: a desired deployment.
     Deployment,
+    /// `…/cmd/alarm/ack`: an operator acknowledges alarms.
+    AlarmAck,
 }
 
 /// A control topic, parsed.
@@ -87,6 +89,7 @@ impl Targets {
                 [
                     format!("sao/v1/{t}/cfg/+/desired"),
                     format!("sao/v1/{t}/deploy/desired"),
+                    format!("sao/v1/{t}/cmd/alarm/ack"),
                 ]
             })
             .collect()
@@ -102,6 +105,7 @@ impl Targets {
                     plugin: plugin.to_string(),
                 },
                 ["deploy", "desired"] => Subject::Deployment,
+                ["cmd", "alarm", "ack"] => Subject::AlarmAck,
                 _ => return None,
             };
             Some(Addressed { rank, subject })
@@ -131,6 +135,13 @@ mod tests {
             Some(Addressed {
                 rank: 2,
                 subject: Subject::Deployment
+            })
+        );
+        assert_eq!(
+            t.parse("sao/v1/ccs/group/all/cmd/alarm/ack"),
+            Some(Addressed {
+                rank: 0,
+                subject: Subject::AlarmAck
             })
         );
         for foreign in [

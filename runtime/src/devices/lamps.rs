@@ -93,12 +93,28 @@ struct Slot {
     controller: Option<String>,
     last_command_ms: u64,
     failsafe: bool,
+    /// The level its controller (or the fail-safe) asked for last, with the fade: what
+    /// the lamp goes back to when an alarm lets go of it.
+    wanted: (f32, u32),
 }
 
-/// Owns the lamps and decides who drives them.
+impl Slot {
+    /// Sets the level the lamp should have; an alarm holding the lamps defers it.
+    fn command(&mut self, percent: f32, fade_ms: u32, alarm: Option<f32>) -> Result<(), HwError> {
+        self.wanted = (percent, fade_ms);
+        match alarm {
+            Some(_) => Ok(()),
+            None => self.lamp.set_level(percent, fade_ms),
+        }
+    }
+}
+
+/// Owns the lamps and decides who drives them: an alarm first, then the controlling
+/// plugin, then the fail-safe.
 pub struct LampArbiter {
     slots: Vec<Slot>,
     policy: LightingPolicy,
+    alarm: Option<f32>,
 }
 
 impl LampArbiter {
@@ -112,9 +128,11 @@ impl LampArbiter {
                     controller: None,
                     last_command_ms: 0,
                     failsafe: true,
+                    wanted: (policy.safe_level, 0),
                 })
                 .collect(),
             policy: policy.clone(),
+            alarm: None,
         };
         for slot in &mut arbiter.slots {
             if let Err(e) = slot.lamp.set_level(policy.safe_level, 0) {
@@ -130,11 +148,9 @@ impl LampArbiter {
     /// Changes the policy; lamps at the fail-safe level move to the new safe level.
     pub fn set_policy(&mut self, policy: &LightingPolicy) {
         self.policy = policy.clone();
+        let alarm = self.alarm;
         for slot in self.slots.iter_mut().filter(|s| s.failsafe) {
-            if let Err(e) = slot
-                .lamp
-                .set_level(policy.safe_level, policy.failsafe_fade_ms)
-            {
+            if let Err(e) = slot.command(policy.safe_level, policy.failsafe_fade_ms, alarm) {
                 tracing::error!(
                     lamp = slot.lamp.id(),
                     "cannot apply the new safe level: {e}"
@@ -175,8 +191,9 @@ impl LampArbiter {
         if !(0.0..=100.0).contains(&percent) {
             return Err(LampError::InvalidLevel(percent));
         }
+        let alarm = self.alarm;
         let slot = self.slot(lamp)?;
-        slot.lamp.set_level(percent, fade_ms)?;
+        slot.command(percent, fade_ms, alarm)?;
         slot.controller = Some(plugin.to_string());
         slot.last_command_ms = now_ms;
         Ok(std::mem::take(&mut slot.failsafe).then(|| FailsafeChange {
@@ -218,10 +235,12 @@ impl LampArbiter {
 
     fn engage_where(&mut self, pred: impl Fn(&Slot) -> bool, reason: &str) -> Vec<FailsafeChange> {
         let (level, fade) = (self.policy.safe_level, self.policy.failsafe_fade_ms);
+        let alarm = self.alarm;
         let mut changes = Vec::new();
         for slot in self.slots.iter_mut().filter(|s| !s.failsafe && pred(s)) {
             let id = slot.lamp.id().to_string();
-            let reason = match (&slot.controller, slot.lamp.set_level(level, fade)) {
+            let applied = slot.command(level, fade, alarm);
+            let reason = match (&slot.controller, applied) {
                 (Some(p), Ok(())) => format!("plugin `{p}`: {reason}"),
                 (_, Err(e)) => format!("{reason}; applying the safe level failed: {e}"),
                 (None, Ok(())) => reason.to_string(),
@@ -236,6 +255,21 @@ impl LampArbiter {
             });
         }
         changes
+    }
+
+    /// An alarm holds every lamp at `level` (flashing is a sequence of such calls), or
+    /// with `None` lets go: each lamp returns to what its controller asked for last.
+    pub fn set_alarm_level(&mut self, level: Option<f32>) {
+        if self.alarm == level {
+            return;
+        }
+        self.alarm = level;
+        for slot in &mut self.slots {
+            let (percent, fade) = level.map_or(slot.wanted, |l| (l, 0));
+            if let Err(e) = slot.lamp.set_level(percent, fade) {
+                tracing::error!(lamp = slot.lamp.id(), "alarm lighting failed: {e}");
+            }
+        }
     }
 
     /// State of every lamp.

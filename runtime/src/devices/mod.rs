@@ -1,7 +1,7 @@
 //! The pole's devices as the host shares them between plugins: lamp arbitration with the
-//! lighting fail-safe, alarm outputs, and the sensor board with its latest readings.
+//! lighting fail-safe and the sensor board with its latest readings. (The alarm devices
+//! belong to [`crate::alarm`].)
 
-pub mod alarms;
 pub mod lamps;
 pub mod sensors;
 
@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use sao_hardware::{Pole, TimeSource};
 
-pub use alarms::AlarmOutputs;
 pub use lamps::{LampArbiter, LightingPolicy};
 pub use sensors::{Reading, SensorBoard};
 
@@ -17,16 +16,14 @@ pub use sensors::{Reading, SensorBoard};
 pub struct Devices {
     clock: Arc<dyn TimeSource>,
     lamps: Mutex<LampArbiter>,
-    alarms: Mutex<AlarmOutputs>,
     sensors: Mutex<SensorBoard>,
 }
 
 impl Devices {
-    /// Takes ownership of the pole's hardware. Lamps start at their safe level.
+    /// Takes the pole's lamps and sensors. Lamps start at their safe level.
     pub fn new(pole: Pole, clock: Arc<dyn TimeSource>, policy: &LightingPolicy) -> Self {
         Self {
             lamps: Mutex::new(LampArbiter::new(pole.lamps, policy)),
-            alarms: Mutex::new(AlarmOutputs::new(pole.outputs)),
             sensors: Mutex::new(SensorBoard::new(pole.sensors)),
             clock,
         }
@@ -45,11 +42,6 @@ impl Devices {
     /// Exclusive access to the lamps.
     pub fn lamps(&self) -> MutexGuard<'_, LampArbiter> {
         self.lamps.lock().expect("lamp lock poisoned")
-    }
-
-    /// Exclusive access to the alarm outputs.
-    pub fn alarms(&self) -> MutexGuard<'_, AlarmOutputs> {
-        self.alarms.lock().expect("alarm lock poisoned")
     }
 
     /// Exclusive access to the sensors.

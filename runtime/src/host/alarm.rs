@@ -1,80 +1,133 @@
-//! `sao:plugin/alarm`: local alarm outputs. Works with no network; the event upstream is
-//! a side effect, never a precondition.
+//! `sao:plugin/alarm`: the plugin's side of the local alarm engine ([`crate::alarm`]).
+//! Alarms work with no network; the alert upstream is a side effect, never a precondition.
 
-use serde_json::json;
+use std::sync::Arc;
 
-use super::sao::plugin::alarm::{Error, Host, Level};
+use sao_hardware::DisplayMessage;
+use serde_json::Value;
+
+use super::sao::plugin::alarm::{
+    AlarmRequest, AlarmStatus, Bilingual, Error, Host, Level, RequestError,
+};
 use super::PluginState;
-use crate::devices::alarms::{ActiveAlarm, AlarmError};
-use crate::uplink::{Event, EventState, Severity};
+use crate::alarm::{self, Alarm, AlarmError, Request};
 
 impl From<AlarmError> for Error {
     fn from(e: AlarmError) -> Self {
         match e {
             AlarmError::UnknownOutput(name) => Error::UnknownOutput(name),
             AlarmError::UnknownAlarm(id) => Error::UnknownAlarm(id),
-            AlarmError::Hardware(e) => Error::Hardware(e.to_string()),
+            AlarmError::Invalid(reason) => Error::Hardware(reason),
         }
     }
 }
 
-fn level_name(level: Level) -> &'static str {
-    match level {
-        Level::Advisory => "advisory",
-        Level::Warning => "warning",
-        Level::Emergency => "emergency",
+impl From<AlarmError> for RequestError {
+    fn from(e: AlarmError) -> Self {
+        match e {
+            AlarmError::UnknownAlarm(id) => RequestError::UnknownAlarm(id),
+            other => RequestError::Invalid(other.to_string()),
+        }
     }
 }
 
-impl PluginState {
-    fn report_alarm(&self, id: u64, alarm: &ActiveAlarm, state: EventState) {
-        let severity = match alarm.level.as_str() {
-            "emergency" => Severity::Critical,
-            "warning" => Severity::Warning,
-            _ => Severity::Info,
+impl From<Level> for alarm::Level {
+    fn from(level: Level) -> Self {
+        match level {
+            Level::Advisory => alarm::Level::Advisory,
+            Level::Warning => alarm::Level::Warning,
+            Level::Emergency => alarm::Level::Emergency,
+        }
+    }
+}
+
+impl From<alarm::Level> for Level {
+    fn from(level: alarm::Level) -> Self {
+        match level {
+            alarm::Level::Advisory => Level::Advisory,
+            alarm::Level::Warning => Level::Warning,
+            alarm::Level::Emergency => Level::Emergency,
+        }
+    }
+}
+
+impl TryFrom<AlarmRequest> for Request {
+    type Error = RequestError;
+
+    fn try_from(r: AlarmRequest) -> Result<Self, RequestError> {
+        let details = if r.details.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&r.details)
+                .map_err(|e| RequestError::Invalid(format!("alarm details: {e}")))?
         };
-        // Logged by the uplink if it cannot be queued; the alarm itself sounds regardless.
-        let _ = self.services.uplink.event(
-            &self.identity.source(),
-            &Event {
-                kind: "alarm",
-                state,
-                severity,
-                message: &alarm.message,
-                details: json!({ "alarm-id": id, "outputs": alarm.outputs, "level": alarm.level }),
-            },
-            self.now_ms(),
-        );
+        let Bilingual { th, en } = r.message;
+        Ok(Request {
+            kind: r.kind,
+            level: r.level.into(),
+            message: DisplayMessage { th, en },
+            voice: r.voice,
+            details,
+            snapshot: r.snapshot.map(Arc::new),
+        })
+    }
+}
+
+impl From<&Alarm> for AlarmStatus {
+    fn from(a: &Alarm) -> Self {
+        Self {
+            id: a.id,
+            level: a.request.level.into(),
+            raised: a.raised_ms,
+            acknowledged: a.acknowledged.is_some(),
+            audible: a.audible(),
+        }
     }
 }
 
 impl Host for PluginState {
     fn outputs(&mut self) -> Vec<String> {
-        self.services.devices.alarms().names()
+        self.services.alarms.output_names()
     }
 
     fn raise(&mut self, outputs: Vec<String>, level: Level, message: String) -> Result<u64, Error> {
-        let alarm = ActiveAlarm {
-            plugin: self.identity.id.clone(),
-            outputs,
-            level: level_name(level).to_string(),
-            message,
-            raised_ms: self.now_ms(),
-        };
-        let id = self.services.devices.alarms().raise(alarm.clone())?;
-        tracing::warn!(alarm = id, outputs = ?alarm.outputs, "alarm raised: {}", alarm.message);
-        self.report_alarm(id, &alarm, EventState::Raised);
+        let source = self.identity.source();
+        let id =
+            self.services
+                .alarms
+                .raise(source, outputs.clone(), level.into(), message.clone())?;
+        tracing::warn!(alarm = id, ?outputs, "alarm raised: {message}");
         Ok(id)
     }
 
     fn clear(&mut self, id: u64) -> Result<(), Error> {
-        let alarm = self
-            .services
-            .devices
-            .alarms()
-            .clear(&self.identity.id, id)?;
+        self.services.alarms.clear(&self.identity.id, id)?;
         tracing::info!(alarm = id, "alarm cleared");
-        self.report_alarm(id, &alarm, EventState::Cleared);
         Ok(())
+    }
+
+    fn sound(&mut self, request: AlarmRequest) -> Result<u64, RequestError> {
+        let request = Request::try_from(request)?;
+        let (kind, message) = (request.kind.clone(), request.message.en.clone());
+        let source = self.identity.source();
+        // Shrinking and encoding a snapshot is the host's work, not the plugin's.
+        let id = self.uncharged(|state| state.services.alarms.sound(source, request))?;
+        tracing::warn!(alarm = id, %kind, "alarm sounded: {message}");
+        Ok(id)
+    }
+
+    fn update(&mut self, id: u64, request: AlarmRequest) -> Result<(), RequestError> {
+        let request = Request::try_from(request)?;
+        let plugin = self.identity.id.clone();
+        self.uncharged(|state| state.services.alarms.update(&plugin, id, request))?;
+        Ok(())
+    }
+
+    fn status(&mut self, id: u64) -> Option<AlarmStatus> {
+        self.services
+            .alarms
+            .status(&self.identity.id, id)
+            .as_ref()
+            .map(AlarmStatus::from)
     }
 }

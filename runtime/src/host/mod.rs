@@ -20,7 +20,11 @@ use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, ResourceLimiter};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::devices::Devices;
+use anyhow::Context as _;
+use sao_hardware::{Pole, TimeSource};
+
+use crate::alarm::{AlarmConfig, AlarmDevices, Alarms};
+use crate::devices::{Devices, LightingPolicy};
 use crate::plugin::Capability;
 use crate::uplink::{Source, Uplink};
 use crate::vision::CameraAccess;
@@ -63,12 +67,51 @@ pub use vision_world::sao::plugin::vision as wit_vision;
 pub struct Services {
     /// The devices.
     pub devices: Arc<Devices>,
+    /// The local alarm engine.
+    pub alarms: Arc<Alarms>,
     /// Upstream records.
     pub uplink: Arc<Uplink>,
     /// Plugin key-value storage.
     pub kv: KvStore,
     /// The cameras plugins subscribe to, and their recent frames.
     pub cameras: CameraAccess,
+}
+
+impl Services {
+    /// Shares `pole`'s devices between plugins: lamps and sensors in [`Devices`], the
+    /// outputs, display and speaker in the alarm engine (which `alarm` configures).
+    pub fn new(
+        mut pole: Pole,
+        clock: Arc<dyn TimeSource>,
+        lighting: &LightingPolicy,
+        alarm: AlarmConfig,
+        uplink: Arc<Uplink>,
+        kv: KvStore,
+        cameras: CameraAccess,
+    ) -> anyhow::Result<Self> {
+        let alarm_devices = AlarmDevices {
+            outputs: std::mem::take(&mut pole.outputs),
+            display: pole.display.take(),
+            speaker: pole.speaker.take(),
+        };
+        let devices = Arc::new(Devices::new(pole, clock, lighting));
+        let max_record_bytes = uplink.outbox().max_record_bytes();
+        let alarms = Alarms::new(
+            alarm,
+            alarm_devices,
+            devices.clone(),
+            uplink.clone(),
+            max_record_bytes,
+        )
+        .context("invalid [alarm] config")?;
+        Ok(Self {
+            devices,
+            alarms: Arc::new(alarms),
+            uplink,
+            kv,
+            cameras,
+        })
+    }
 }
 
 /// Who a store belongs to.

@@ -362,6 +362,21 @@ impl Uplink {
         self.queue(topic, class, false, payload)
     }
 
+    /// Queues an alert for `…/alert/{kind}`: an alarm's record for agencies and residents,
+    /// with `body`'s members after the envelope. Alerts have the alarm priority.
+    pub fn alert(
+        &self,
+        source: &Source,
+        kind: &str,
+        body: Map<String, Value>,
+        ts: u64,
+    ) -> Result<(), OutboxError> {
+        let topic = format!("{}/alert/{kind}", self.identity.topic_prefix());
+        let mut payload = self.envelope(source, ts);
+        payload.extend(body);
+        self.queue(topic, Class::Alarm, false, payload)
+    }
+
     /// Queues a retained state document for `…/{suffix}` (a reported config, a deployment
     /// status): `body`'s members follow the envelope, and the broker keeps the latest for
     /// whoever subscribes later.

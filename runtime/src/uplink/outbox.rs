@@ -646,6 +646,11 @@ impl Outbox {
         Ok(state.counters.sessions)
     }
 
+    /// Largest record payload accepted, in bytes (`max-record-bytes`).
+    pub fn max_record_bytes(&self) -> usize {
+        self.config.max_record_bytes
+    }
+
     /// Counts of what is waiting and what was lost.
     pub fn stats(&self) -> OutboxStats {
         let state = self.lock();

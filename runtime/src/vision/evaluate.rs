@@ -98,6 +98,10 @@ pub struct RunArgs {
     /// Run the detector on every frame (no motion gating).
     #[arg(long)]
     no_gating: bool,
+    /// Record every change of the bench pole's siren, strobe, lamps, display and speaker
+    /// in this file (JSON lines, times on the video's clock).
+    #[arg(long)]
+    trace: Option<PathBuf>,
 }
 
 /// Runs a `sao vision` command.
@@ -213,7 +217,13 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     });
     let pole: PoleConfig = serde_json::from_value(pole).context("building the bench pole")?;
     let clock = Arc::new(SimClock::new(SystemClock.now_ms()));
-    let hardware = build_sim_pole(&SimConfig::default(), clock.clone())?;
+    let hardware = build_sim_pole(
+        &SimConfig {
+            trace: args.trace.clone(),
+            ..SimConfig::default()
+        },
+        clock.clone(),
+    )?;
     let sink = Arc::new(JsonLinesSink::new(Box::new(std::io::stdout())));
     let camera = args.camera.clone();
     let is_file = matches!(args.source.parse::<Source>(), Ok(Source::File(_)));
@@ -243,6 +253,8 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
                 _ => false,
             };
             runtime.on_vision(event).await;
+            // Alarms follow the video's clock: patterns, escalation and expiry included.
+            runtime.services().alarms.advance();
             if end {
                 break;
             }

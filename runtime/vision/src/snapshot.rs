@@ -171,6 +171,42 @@ pub fn render(
     })
 }
 
+/// Re-encodes a JPEG at a smaller size until it fits in `max_bytes` (each round scales it
+/// by 0.7 at `quality`). A JPEG that already fits is returned as is; one that cannot be
+/// decoded is an error. Alerts use it to stay within the uplink's record limit.
+pub fn shrink(jpeg: &[u8], max_bytes: usize, quality: i32) -> opencv::Result<Vec<u8>> {
+    if jpeg.len() <= max_bytes {
+        return Ok(jpeg.to_vec());
+    }
+    let mut image =
+        opencv::imgcodecs::imdecode(&Vector::from_slice(jpeg), opencv::imgcodecs::IMREAD_COLOR)?;
+    if image.empty() {
+        return Err(opencv::Error::new(
+            opencv::core::StsBadArg,
+            "not a JPEG image",
+        ));
+    }
+    let params = Vector::from_slice(&[opencv::imgcodecs::IMWRITE_JPEG_QUALITY, quality]);
+    loop {
+        let size = image.size()?;
+        let smaller = Size::new(size.width * 7 / 10, size.height * 7 / 10);
+        if smaller.width < 16 || smaller.height < 16 {
+            return Err(opencv::Error::new(
+                opencv::core::StsOutOfRange,
+                format!("cannot fit the image in {max_bytes} bytes"),
+            ));
+        }
+        let mut resized = Mat::default();
+        imgproc::resize(&image, &mut resized, smaller, 0.0, 0.0, imgproc::INTER_AREA)?;
+        let mut out = Vector::<u8>::new();
+        opencv::imgcodecs::imencode(".jpg", &resized, &mut out, &params)?;
+        if out.len() <= max_bytes {
+            return Ok(out.to_vec());
+        }
+        image = resized;
+    }
+}
+
 /// Whole-pixel rectangle of a box, `None` when it is empty.
 fn to_rect(b: &BoundingBox) -> Option<Rect> {
     let (x1, y1) = (b.x1.floor() as i32, b.y1.floor() as i32);
@@ -181,6 +217,35 @@ fn to_rect(b: &BoundingBox) -> Option<Rect> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shrink_fits_a_large_jpeg_and_refuses_garbage() {
+        let frame = Mat::new_rows_cols_with_default(
+            720,
+            1280,
+            opencv::core::CV_8UC3,
+            Scalar::new(40.0, 120.0, 200.0, 0.0),
+        )
+        .unwrap();
+        let mut noisy = frame.clone();
+        opencv::core::randu(&mut noisy, &Scalar::all(0.0), &Scalar::all(255.0)).unwrap();
+        let big = render(&noisy, &[], &Privacy::default()).unwrap().jpeg;
+        let fitted = shrink(&big, big.len() / 4, 80).unwrap();
+        assert!(
+            fitted.len() <= big.len() / 4,
+            "{} > {}",
+            fitted.len(),
+            big.len() / 4
+        );
+        let decoded = opencv::imgcodecs::imdecode(
+            &Vector::from_slice(&fitted),
+            opencv::imgcodecs::IMREAD_COLOR,
+        )
+        .unwrap();
+        assert!(decoded.cols() < 1280 && decoded.cols() > 0);
+        assert_eq!(shrink(&big, big.len(), 80).unwrap(), big, "fits: unchanged");
+        assert!(shrink(b"not a jpeg at all", 4, 80).is_err());
+    }
 
     fn annotation(label: &str, bbox: BoundingBox) -> Annotation {
         Annotation {
