@@ -221,6 +221,10 @@ impl PoleConfig {
         self.control.resolve_paths(base);
         fix(&mut self.storage.data_dir);
         fix(&mut self.trust.keys_dir);
+        #[allow(irrefutable_let_patterns)]
+        if let Hardware::Sim(sim) = &mut self.hardware {
+            sim.trace.as_mut().map(fix);
+        }
         for plugin in &mut self.plugins {
             fix(&mut plugin.package);
         }

@@ -85,6 +85,9 @@ pub enum CtlCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Acknowledge alarms on a pole or a group: sirens and voice stop, lights and the
+    /// display stay until the alarm ends. Then show the poles' acknowledged alerts.
+    Ack(AckAlarms),
     /// Print the site's events as they arrive.
     Watch {
         /// Only events of this kind (`audit`, `plugin-state`, `lighting-failsafe`, …).
@@ -114,6 +117,26 @@ pub struct SetConfig {
     /// Where, how and how long.
     #[command(flatten)]
     pub change: Change,
+}
+
+/// `sao ctl ack`.
+#[derive(Debug, Args)]
+pub struct AckAlarms {
+    /// The alarm (its id, from the alert); default: every alarm raised until now.
+    #[arg(long)]
+    alarm: Option<u64>,
+    /// Who acknowledges: shown in the alert and the audit as `operator:{by}`.
+    #[arg(long)]
+    by: String,
+    /// Which pole or group.
+    #[command(flatten)]
+    to: Addressee,
+    /// Operator private key to sign with (poles require a signature by default).
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// Seconds to wait for the acknowledged alerts (0: publish and return).
+    #[arg(long, default_value_t = 5.0)]
+    wait: f64,
 }
 
 /// Signing and waiting, shared by the commands that change poles.
@@ -214,6 +237,7 @@ pub async fn run(args: CtlArgs) -> anyhow::Result<()> {
         CtlCommand::Deploy(deploy) => deploy_plugin(connection, deploy).await,
         CtlCommand::Remove(remove) => remove_plugin(connection, remove).await,
         CtlCommand::Poles { wait, json } => list_poles(connection, seconds(wait)?, json).await,
+        CtlCommand::Ack(ack) => acknowledge(connection, ack).await,
         CtlCommand::Watch { kind, count } => watch(connection, kind.as_deref(), count).await,
     }
 }
@@ -288,8 +312,13 @@ impl Session {
 
     /// Publishes retained at QoS 1 and waits until the broker has it.
     async fn publish_retained(&mut self, topic: &str, payload: Vec<u8>) -> anyhow::Result<()> {
+        self.publish(topic, payload, true).await
+    }
+
+    /// Publishes at QoS 1 and waits until the broker has it.
+    async fn publish(&mut self, topic: &str, payload: Vec<u8>, retain: bool) -> anyhow::Result<()> {
         self.client
-            .publish(topic, QoS::AtLeastOnce, true, payload)
+            .publish(topic, QoS::AtLeastOnce, retain, payload)
             .await?;
         loop {
             match self.events.poll().await.context("lost the broker")? {
@@ -494,6 +523,44 @@ async fn list_poles(connection: &Connection, wait: Duration, as_json: bool) -> a
             );
         }
     }
+    Ok(())
+}
+
+async fn acknowledge(connection: &Connection, ack: AckAlarms) -> anyhow::Result<()> {
+    let site = &connection.site;
+    let (target, what) = target_of(site, &ack.to);
+    let mut doc = Map::new();
+    doc.insert("target".into(), json!(target));
+    doc.insert("by".into(), json!(ack.by));
+    match ack.alarm {
+        Some(id) => doc.insert("alarm".into(), json!(id)),
+        None => doc.insert("issued-ts".into(), json!(now_version() * 1000)),
+    };
+    let key = operator_key(ack.key.as_ref())?;
+    let (doc, signer) = seal(doc, key.as_ref());
+    let alerts = format!("sao/v1/{site}/+/alert/+");
+    let mut session = Session::open(connection, &[alerts]).await?;
+    let topic = format!("sao/v1/{target}/cmd/alarm/ack");
+    session
+        .publish(&topic, serde_json::to_vec(&doc)?, false)
+        .await?;
+    println!("acknowledgement sent to {what} ({signer})");
+    let deadline = tokio::time::Instant::now() + seconds(ack.wait)?;
+    let by = format!("operator:{}", ack.by);
+    let mut acknowledged = 0;
+    while let Some((_, alert)) = session.next(Some(deadline)).await? {
+        if alert["state"] == "acknowledged" && alert["acknowledged"]["by"] == json!(by) {
+            println!(
+                "  {} alarm {} ({}, {}): acknowledged",
+                alert["pole"].as_str().unwrap_or("?"),
+                alert["alarm"],
+                alert["kind"].as_str().unwrap_or("?"),
+                alert["level"].as_str().unwrap_or("?"),
+            );
+            acknowledged += 1;
+        }
+    }
+    println!("{acknowledged} alarms acknowledged");
     Ok(())
 }
 

@@ -419,6 +419,7 @@ pub struct Schemas {
     desired: jsonschema::Validator,
     deploy_status: jsonschema::Validator,
     deployment: jsonschema::Validator,
+    alert: jsonschema::Validator,
 }
 
 impl Schemas {
@@ -450,6 +451,7 @@ impl Schemas {
             desired: build("desired-config.schema.json"),
             deploy_status: build("deploy-status.schema.json"),
             deployment: build("desired-deployment.schema.json"),
+            alert: build("alert.schema.json"),
         }
     }
 
@@ -459,6 +461,8 @@ impl Schemas {
             &self.telemetry
         } else if message.topic.contains("/evt/") {
             &self.event
+        } else if message.topic.contains("/alert/") {
+            &self.alert
         } else if message.topic.ends_with("/deploy/status") {
             &self.deploy_status
         } else if message.topic.ends_with("/status") {
