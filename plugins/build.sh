@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q --release --target wasm32-wasip2 \
-    -p sao-plugin-dimming -p sao-plugin-air-quality -p sao-fixture-misbehave \
+    -p sao-plugin-dimming -p sao-plugin-air-quality -p sao-plugin-elephant -p sao-fixture-misbehave \
     -p sao-fixture-vision-probe -p sao-fixture-contract-0-1-0
 
 target_dir="${CARGO_TARGET_DIR:-target}"
@@ -16,11 +16,13 @@ if [ ! -f "$dev/dev.key" ]; then
     sao keygen --out "$dev/dev" >/dev/null
 fi
 cp "$dev/dev.pub" "$dev/trusted/dev.pub"
-pack() { # plugin directory, crate name
+pack() { # plugin directory, crate name, extra `sao plugin pack` arguments
     sao plugin pack --dir "plugins/$1" \
         --component "$target_dir/wasm32-wasip2/release/$2.wasm" \
-        --key "$dev/dev.key" --out "$dev/plugins/$1-0.1.0.sao" >/dev/null
+        --key "$dev/dev.key" --out "$dev/plugins/$1-0.1.0.sao" "${@:3}" >/dev/null
 }
 pack dimming sao_plugin_dimming
 pack air-quality sao_plugin_air_quality
-echo "plugins built; demo packages: $dev/plugins/{dimming,air-quality}-0.1.0.sao"
+# The detector model comes from ../shared; it is never copied into the repository.
+pack elephant sao_plugin_elephant --file models/yolox_nano.onnx=../shared/models/yolox_nano.onnx
+echo "plugins built; demo packages: $dev/plugins/{dimming,air-quality,elephant}-0.1.0.sao"

@@ -26,7 +26,8 @@ pub use bindings::export;
 /// `on-detections`. Every other imported interface is the one in [`bindings`], so
 /// [`WitPlatform`] serves vision plugins too. A vision plugin exports its handlers with
 /// `sao_plugin_sdk::wit::export_vision!(MyPlugin);`.
-#[allow(missing_docs)]
+// The glue wit-bindgen generates for `on-detections` takes the lowered record fields.
+#[allow(missing_docs, clippy::too_many_arguments)]
 pub mod vision_bindings {
     wit_bindgen::generate!({
         path: "../../wit",
