@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{misbehave_files_as, on_topic, pole_header, Bench};
+use common::{misbehave_files_as, on_topic, pole_header, with_sim_hardware, Bench};
 use serde_json::{json, Value};
 
 /// 2026-11-21T20:00:00+07:00 in Unix ms.
@@ -18,9 +18,9 @@ const START_MS: u64 = 1_795_266_000_000;
 /// A scenario of `minutes` in 5 s steps with the sim's device trace and `[alarm]` rules,
 /// running the misbehaving fixture as `plugin` in `mode`, plus `hardware` lines.
 fn scenario(minutes: f64, plugin: &str, mode: &str, hardware: &str) -> String {
-    pole_header("2026-11-21T20:00:00+07:00", minutes / 60.0, 5).replace(
-        "seed = 7\n",
-        &format!("seed = 7\ntrace = \"trace.jsonl\"\n{hardware}\n"),
+    with_sim_hardware(
+        &pole_header("2026-11-21T20:00:00+07:00", minutes / 60.0, 5),
+        &format!("trace = \"trace.jsonl\"\n{hardware}"),
     ) + &format!(
         r#"
 [alarm]
@@ -37,13 +37,7 @@ config = {{ mode = "{mode}" }}
 
 /// The trace's `(ts, state)` changes of `device`.
 fn traced(bench: &Bench, device: &str) -> Vec<(u64, Value)> {
-    std::fs::read_to_string(bench.path("trace.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|l| l["device"] == device)
-        .map(|l| (l["ts"].as_u64().unwrap(), l["state"].clone()))
-        .collect()
+    common::traced(&bench.path("trace.jsonl"), device)
 }
 
 /// The state of `device` at `ts` by its trace: its last change at or before `ts`.

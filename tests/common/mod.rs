@@ -5,6 +5,7 @@
 
 pub mod control;
 pub mod mqtt;
+pub mod video;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -67,6 +68,16 @@ pub fn air_quality_files() -> BTreeMap<String, Vec<u8>> {
 /// A file of the shared test data beside the workspace (`../shared/…`).
 pub fn shared(rel: &str) -> PathBuf {
     root().join("../shared").join(rel)
+}
+
+/// The elephant plugin's package files, with the shared COCO detector as its model.
+pub fn elephant_files() -> BTreeMap<String, Vec<u8>> {
+    let mut files = plugin_files(&root().join("plugins/elephant"), "sao_plugin_elephant");
+    files.insert(
+        "models/yolox_nano.onnx".into(),
+        std::fs::read(shared("models/yolox_nano.onnx")).unwrap(),
+    );
+    files
 }
 
 /// The misbehaving fixture's package files.
@@ -199,6 +210,24 @@ backend = "sim"
 seed = 7
 lamps = [{ id = "main", rated-watts = 100.0 }]
 "#
+}
+
+/// A pole config (or scenario) whose simulated hardware gets extra `lines`, e.g. its
+/// device trace: `trace = "trace.jsonl"`.
+pub fn with_sim_hardware(config: &str, lines: &str) -> String {
+    assert!(config.contains("seed = 7\n"), "not the standard test pole");
+    config.replace("seed = 7\n", &format!("seed = 7\n{lines}\n"))
+}
+
+/// The changes of `device` recorded in the simulator's trace at `path`, as
+/// `(ts, state)`.
+pub fn traced(path: &Path, device: &str) -> Vec<(u64, Value)> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|l| l["device"] == device)
+        .map(|l| (l["ts"].as_u64().unwrap(), l["state"].clone()))
+        .collect()
 }
 
 /// A manifest's tick interval changed to `ms` (real-time tests cannot wait a minute).
