@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use common::mqtt::{wait_until, Message, Mosquitto, Schemas, Subscriber};
-use common::video::{assemble, jpeg_size, Look, Segment};
 use common::{elephant_files, pole_body, shared, traced, with_sim_hardware, Bench, PoleProcess};
+use sao_vision::clip::{Look, Segment};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -93,7 +93,7 @@ fn check_snapshot(alert: &Value) {
         .unwrap();
     assert_eq!(snapshot["bytes"], jpeg.len());
     assert_eq!(snapshot["sha256"], hex::encode(Sha256::digest(&jpeg)));
-    let (w, h) = jpeg_size(&jpeg).expect("the snapshot decodes as an image");
+    let (w, h) = common::jpeg_size(&jpeg).expect("the snapshot decodes as an image");
     assert!(w >= 320 && h >= 180, "{w}×{h}");
 }
 
@@ -105,7 +105,7 @@ fn an_elephant_on_camera_sounds_siren_and_strobe_after_confirmation_and_sends_th
     let mut clip = segments(&photos("media/negatives"), 10);
     clip.extend(segments(&elephant_photos(), 10));
     clip.extend(segments(&photos("media/negatives"), 15));
-    assemble(&video, &clip, FPS, Look::Day);
+    common::clip(&video, &clip, FPS, Look::Day);
     let (records, trace) = vision_run(&bench, &video, r#"{"all-clear-s": 5}"#);
 
     // Photos the detector finds nothing in leave gaps longer than the 5 s all-clear, so
@@ -209,7 +209,7 @@ fn negatives_the_traffic_video_and_a_stray_frame_sound_nothing() {
         frames: 1,
     });
     clip.extend(segments(&photos("media/negatives")[2..], 12));
-    assemble(&video, &clip, FPS, Look::Day);
+    common::clip(&video, &clip, FPS, Look::Day);
     for source in [video, shared("media/traffic/car-detection.mp4")] {
         let (records, trace) = vision_run(&bench, &source, "{}");
         assert!(
@@ -229,7 +229,7 @@ fn infrared_night_frames_sound_the_alarm_too() {
     let video = bench.path("night.avi");
     let mut clip = segments(&photos("media/negatives")[..1], 10);
     clip.extend(segments(&elephant_photos(), 10));
-    assemble(&video, &clip, FPS, Look::InfraredNight);
+    common::clip(&video, &clip, FPS, Look::InfraredNight);
     let (records, trace) = vision_run(&bench, &video, "{}");
     let alerts = alerts(&records);
     assert_eq!(alerts.first().map(|a| &a["state"]), Some(&json!("raised")));
@@ -245,7 +245,7 @@ fn with_the_broker_down_the_siren_sounds_at_once_and_the_alert_arrives_later() {
     bench.package("elephant", elephant_files());
     let mut clip = segments(&photos("media/negatives")[..1], 5);
     clip.extend(segments(&elephant_photos(), 6));
-    assemble(&bench.path("forest-edge.avi"), &clip, FPS, Look::Day);
+    common::clip(&bench.path("forest-edge.avi"), &clip, FPS, Look::Day);
     let config = format!(
         r#"{}
 [uplink]

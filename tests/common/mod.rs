@@ -5,7 +5,6 @@
 
 pub mod control;
 pub mod mqtt;
-pub mod video;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -78,6 +77,24 @@ pub fn elephant_files() -> BTreeMap<String, Vec<u8>> {
         std::fs::read(shared("models/yolox_nano.onnx")).unwrap(),
     );
     files
+}
+
+/// JPEG bytes decode to an image: its width and height (for checking alert snapshots).
+pub fn jpeg_size(bytes: &[u8]) -> Option<(i32, i32)> {
+    use opencv::prelude::*;
+    let bytes = opencv::core::Vector::from_slice(bytes);
+    let image = opencv::imgcodecs::imdecode(&bytes, opencv::imgcodecs::IMREAD_COLOR).ok()?;
+    (!image.empty()).then(|| (image.cols(), image.rows()))
+}
+
+/// Writes an assembled clip of `segments` (see `sao_vision::clip`) to `path`.
+pub fn clip(
+    path: &Path,
+    segments: &[sao_vision::clip::Segment],
+    fps: f64,
+    look: sao_vision::clip::Look,
+) {
+    sao_vision::clip::assemble(path, segments, fps, look).unwrap();
 }
 
 /// The misbehaving fixture's package files.

@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
@@ -13,8 +14,10 @@ use crate::{
     DimmableLamp, EnergyReading, HwError, Switch, TimeSource,
 };
 
-/// Appends one JSON line per actuator change: `{"ts", "device", "state"}`, with `ts` on
-/// the pole's clock. Each line is flushed, so a reader sees it at once.
+/// Appends one JSON line per actuator change: `{"ts", "wall-ms", "device", "state"}`,
+/// `ts` on the pole's clock (virtual in `sao sim`) and `wall-ms` the operating system's
+/// time of the change, to the microsecond (for latency measurements). Each line is
+/// flushed, so a reader sees it at once.
 pub struct DeviceTrace {
     out: Mutex<BufWriter<File>>,
     clock: Arc<dyn TimeSource>,
@@ -33,7 +36,15 @@ impl DeviceTrace {
 
     /// Records that `device` changed to `state`.
     pub fn record(&self, device: &str, state: Value) {
-        let line = json!({ "ts": self.clock.now_ms(), "device": device, "state": state });
+        let wall_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+        let line = json!({
+            "ts": self.clock.now_ms(),
+            "wall-ms": (wall_ms * 1000.0).round() / 1000.0,
+            "device": device,
+            "state": state,
+        });
         let mut out = self.out.lock().expect("trace lock poisoned");
         // A trace is an observer: failing to write it must not fail the device.
         let _ = writeln!(out, "{line}").and_then(|()| out.flush());

@@ -283,6 +283,34 @@ impl AlarmEngine {
         self.active.values()
     }
 
+    /// What `alarm` drives now, for people: `siren: pulse`, `lamps: flash`,
+    /// `voice: elephant-warning`, … (silenced outputs left out).
+    pub fn drives(&self, alarm: &Alarm) -> Vec<String> {
+        let mut drives: Vec<String> = self
+            .outputs
+            .iter()
+            .filter_map(|o| {
+                let pattern = self.pattern_for(alarm, o.name())?;
+                let name = self.patterns.iter().find(|(_, p)| *p == pattern)?.0;
+                Some(format!("{}: {name}", o.name()))
+            })
+            .collect();
+        if alarm.fixed_outputs.is_none() {
+            let actions = self.levels.of(alarm.request.level);
+            match actions.lamps {
+                LampAction::None => {}
+                LampAction::Flash => drives.push("lamps: flash".into()),
+                LampAction::Full => drives.push("lamps: full".into()),
+            }
+            if let Some(clip) = alarm.request.voice.as_ref().filter(|_| actions.voice) {
+                if alarm.audible() {
+                    drives.push(format!("voice: {clip}"));
+                }
+            }
+        }
+        drives
+    }
+
     /// Alarm `id` if `plugin` raised it and it is active.
     pub fn get(&self, plugin: &str, id: u64) -> Option<&Alarm> {
         self.active.get(&id).filter(|a| a.source.plugin == plugin)

@@ -107,6 +107,15 @@ impl Alarms {
         self.lock().active().cloned().collect()
     }
 
+    /// The active alarms, each with what it drives now (see [`AlarmEngine::drives`]).
+    pub fn describe(&self) -> Vec<(Alarm, Vec<String>)> {
+        let engine = self.lock();
+        engine
+            .active()
+            .map(|a| (a.clone(), engine.drives(a)))
+            .collect()
+    }
+
     /// Alarm `id` of `plugin`, if active.
     pub fn status(&self, plugin: &str, id: u64) -> Option<Alarm> {
         self.lock().get(plugin, id).cloned()

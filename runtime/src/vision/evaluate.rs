@@ -1,5 +1,6 @@
-//! `sao vision detect` and `sao vision run`: the vision pipeline on files, for vendors
-//! evaluating a model and integrators checking a plugin before it goes on a pole.
+//! `sao vision detect`, `sao vision run` and `sao vision clip`: the vision pipeline on
+//! files, for vendors evaluating a model and integrators checking a plugin before it goes
+//! on a pole.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use serde_json::json;
 use sao_hardware::sim::{build_sim_pole, SimConfig};
 use sao_hardware::{SimClock, SystemClock, TimeSource};
 use sao_vision::capture::Source;
+use sao_vision::clip::{Look, Segment};
 use sao_vision::decode::Head;
 use sao_vision::detector::{Detector, OnnxRuntime, Threads};
 use sao_vision::geometry::LetterboxAlign;
@@ -22,6 +24,7 @@ use sao_vision::health::CameraState;
 use sao_vision::model::{ColourOrder, ModelSpec};
 use sao_vision::pipeline::VisionEvent;
 
+use crate::alarm::Alarms;
 use crate::config::PoleConfig;
 use crate::engine::EngineOptions;
 use crate::plugin::{Manifest, Package};
@@ -35,8 +38,31 @@ pub enum VisionCommand {
     /// (label, class id, score, box in the image's pixels).
     Detect(DetectArgs),
     /// Run a vision plugin on a video through the whole pipeline and print its upstream
-    /// messages as JSON lines (a summary goes to stderr).
+    /// messages as JSON lines (its alarms and a summary go to stderr).
     Run(RunArgs),
+    /// Make a test video from photos: each is shown for some frames with the view
+    /// panning across it (so the motion gate opens), as an MJPEG AVI.
+    Clip(ClipArgs),
+}
+
+/// Arguments of `sao vision clip`.
+#[derive(Debug, Args)]
+pub struct ClipArgs {
+    /// The video to write (`.avi`).
+    #[arg(long)]
+    out: PathBuf,
+    /// Frames per photo.
+    #[arg(long, default_value_t = 10)]
+    frames: usize,
+    /// Frames per second.
+    #[arg(long, default_value_t = 5.0)]
+    fps: f64,
+    /// Make it look like a night camera's infrared image (grey, dark, equalised).
+    #[arg(long)]
+    night: bool,
+    /// The photos, in order.
+    #[arg(required = true)]
+    photos: Vec<PathBuf>,
 }
 
 /// Arguments of `sao vision detect`.
@@ -109,7 +135,60 @@ pub fn execute(command: VisionCommand) -> anyhow::Result<()> {
     match command {
         VisionCommand::Detect(args) => detect(args),
         VisionCommand::Run(args) => run(args),
+        VisionCommand::Clip(args) => clip(args),
     }
+}
+
+fn clip(args: ClipArgs) -> anyhow::Result<()> {
+    let segments: Vec<Segment> = args
+        .photos
+        .iter()
+        .map(|photo| Segment {
+            photo: photo.clone(),
+            frames: args.frames,
+        })
+        .collect();
+    let look = if args.night {
+        Look::InfraredNight
+    } else {
+        Look::Day
+    };
+    sao_vision::clip::assemble(&args.out, &segments, args.fps, look)?;
+    eprintln!(
+        "{} frames of {} photos written to {}",
+        segments.len() * args.frames,
+        segments.len(),
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// One line on the pole's alarms: each active alarm and what it drives.
+fn alarm_line(alarms: &Alarms) -> String {
+    let active = alarms.describe();
+    if active.is_empty() {
+        return "no alarm: siren, strobe, display and speaker off".into();
+    }
+    let listed: Vec<String> = active
+        .iter()
+        .map(|(a, drives)| {
+            let state = match (&a.acknowledged, a.audible()) {
+                (Some(ack), _) => format!("acknowledged by {}", ack.by),
+                (None, true) => "sounding".into(),
+                (None, false) => "siren stopped at its limit".into(),
+            };
+            format!(
+                "ALARM {} {} {} ({state}) [{}] \"{}\" / \"{}\"",
+                a.request.kind,
+                a.id,
+                a.request.level.as_str(),
+                drives.join(", "),
+                a.request.message.th,
+                a.request.message.en
+            )
+        })
+        .collect();
+    listed.join("; ")
 }
 
 fn parse<T: serde::de::DeserializeOwned>(what: &str, value: &str) -> anyhow::Result<T> {
@@ -240,6 +319,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             .take_vision_events()
             .context("the camera events are already taken")?;
         let started = Instant::now();
+        let mut shown = alarm_line(&runtime.services().alarms);
         while let Some(event) = events.recv().await {
             // The plugin sees the frames' capture times.
             if let VisionEvent::Detections(frame) = &event {
@@ -254,7 +334,13 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
             };
             runtime.on_vision(event).await;
             // Alarms follow the video's clock: patterns, escalation and expiry included.
-            runtime.services().alarms.advance();
+            let alarms = &runtime.services().alarms;
+            alarms.advance();
+            let line = alarm_line(alarms);
+            if line != shown {
+                eprintln!("{} {line}", clock_time(clock.now_ms()));
+                shown = line;
+            }
             if end {
                 break;
             }
@@ -272,6 +358,17 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         );
         runtime.shutdown().await
     })
+}
+
+/// `hh:mm:ss.s` (UTC) of a pole time.
+fn clock_time(ms: u64) -> String {
+    let day_ms = ms % 86_400_000;
+    format!(
+        "{:02}:{:02}:{:04.1}",
+        day_ms / 3_600_000,
+        day_ms / 60_000 % 60,
+        (day_ms % 60_000) as f64 / 1000.0
+    )
 }
 
 /// A temporary data directory for the bench pole (removed when dropped).

@@ -6,6 +6,7 @@
 //! with track ids.
 
 pub mod capture;
+pub mod clip;
 pub mod coco;
 pub mod decode;
 pub mod detector;
