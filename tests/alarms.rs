@@ -9,7 +9,12 @@
 
 mod common;
 
-use common::{misbehave_files_as, on_topic, pole_header, with_sim_hardware, Bench};
+use std::time::Duration;
+
+use common::control::{ctl, operator_key, pole_config, probe_files, POLE};
+use common::mqtt::{Mosquitto, Schemas, Subscriber};
+use common::{misbehave_files_as, on_topic, pole_header, with_sim_hardware, Bench, PoleProcess};
+use sao_runtime::plugin::signing;
 use serde_json::{json, Value};
 
 /// 2026-11-21T20:00:00+07:00 in Unix ms.
@@ -162,4 +167,103 @@ fn the_button_acknowledges_the_alarm_silencing_the_siren_but_not_the_lights() {
     );
     // Acknowledged: no escalation, no further alert within the run.
     assert_eq!(alerts.len(), 2);
+}
+
+#[test]
+fn an_operator_acknowledges_over_mqtt_only_with_a_signed_document() {
+    let bench = Bench::new();
+    let broker = Mosquitto::start(&bench.path("broker"));
+    let key = operator_key(bench.dir.path());
+    bench.package("probe", probe_files());
+    let plugin = "[[plugins]]\npackage = \"probe.sao\"\ngrants = [\"log\", \"kv\", \"telemetry\", \"alarm\", \"lighting\"]\nconfig = { mode = \"sound-then-trap\" }\n";
+    let sub = Subscriber::connect(broker.port, "sao/#");
+    let pole = PoleProcess::start(&bench, &pole_config(POLE, &broker.url(), "[]", plugin));
+    let alert = |m: &common::mqtt::Message, state: &str| {
+        m.topic.ends_with("/alert/drill") && m.payload["state"] == state
+    };
+    sub.wait_for("the drill alarm", Duration::from_secs(60), |m| {
+        m.iter().any(|m| alert(m, "raised"))
+    });
+    let audits = |outcome: &str| {
+        sub.on("/evt/sao/audit")
+            .into_iter()
+            .filter(|m| m.payload["details"]["what"] == "alarm-ack")
+            .filter(|m| m.payload["details"]["outcome"] == outcome)
+            .count()
+    };
+
+    // Unsigned: refused and audited; the siren sounds on.
+    let dir = bench.dir.path();
+    let (ok, out, err) = ctl(
+        &broker.url(),
+        dir,
+        &["ack", "--pole", POLE, "--by", "mallory", "--wait", "2"],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("0 alarms acknowledged"), "{out}");
+    sub.wait_for("the refusal audited", Duration::from_secs(30), |_| {
+        audits("rejected") == 1
+    });
+    let refusal = sub.on("/evt/sao/audit").pop().unwrap();
+    assert!(
+        refusal.payload["details"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("unsigned"),
+        "{}",
+        refusal.payload
+    );
+    assert!(!sub.messages().iter().any(|m| alert(m, "acknowledged")));
+
+    // Signed by a trusted operator key: acknowledged, audited with the signer.
+    let (ok, out, err) = ctl(
+        &broker.url(),
+        dir,
+        &[
+            "ack",
+            "--pole",
+            POLE,
+            "--by",
+            "somchai",
+            "--key",
+            "operators/operator.key",
+            "--wait",
+            "10",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("1 alarms acknowledged"), "{out}");
+    let acknowledged = sub
+        .messages()
+        .into_iter()
+        .find(|m| alert(m, "acknowledged"))
+        .unwrap();
+    assert_eq!(
+        acknowledged.payload["acknowledged"]["by"],
+        "operator:somchai"
+    );
+    assert_eq!(acknowledged.payload["audible"], false);
+    sub.wait_for(
+        "the acknowledgement audited",
+        Duration::from_secs(30),
+        |_| audits("applied") == 1,
+    );
+    let entry = sub
+        .on("/evt/sao/audit")
+        .into_iter()
+        .find(|m| m.payload["details"]["outcome"] == "applied")
+        .unwrap();
+    assert_eq!(
+        entry.payload["details"]["signed-by"],
+        signing::key_id(&key.verifying_key()).as_str()
+    );
+    let schemas = Schemas::load();
+    for m in sub
+        .messages()
+        .iter()
+        .filter(|m| m.topic.contains("/alert/"))
+    {
+        schemas.check(m);
+    }
+    assert!(pole.terminate(), "sao run stopped on SIGTERM");
 }
