@@ -7,11 +7,11 @@ use std::cell::RefCell;
 use sao_plugin_sdk::wit::bindings::sao::plugin::alarm::{self, AlarmRequest as WitRequest};
 use sao_plugin_sdk::wit::bindings::sao::plugin::telemetry;
 use sao_plugin_sdk::wit::bindings::sao::plugin::types::Reading;
-use sao_plugin_sdk::wit::vision_bindings::sao::plugin::vision;
-use sao_plugin_sdk::wit::vision_bindings::Guest;
 use sao_plugin_sdk::wit::{
     alarm_request_error, telemetry_error, wit_metrics, with_state, WitPlatform,
 };
+use sao_plugin_sdk_vision::bindings::sao::plugin::vision;
+use sao_plugin_sdk_vision::bindings::Guest;
 
 use crate::config::Config;
 use crate::detections::{Detection, Frame};
@@ -142,4 +142,4 @@ impl Guest for Component {
     }
 }
 
-sao_plugin_sdk::wit::export_vision!(Component);
+sao_plugin_sdk_vision::export!(Component);

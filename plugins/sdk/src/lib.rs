@@ -7,8 +7,8 @@
 //! * `wit` (built for `wasm32` only) — the one copy of the `sao:plugin@0.1.1` bindings,
 //!   [`wit::WitPlatform`] implementing [`Platform`] over the imports, the conversions of
 //!   the contract's error variants to messages, and the `wit::export!` macro a plugin
-//!   calls with its type implementing `wit::bindings::Guest` (vision plugins:
-//!   `wit::vision_bindings` and `wit::export_vision!`).
+//!   calls with its type implementing `wit::bindings::Guest`. Vision plugins add the
+//!   `sao-plugin-sdk-vision` crate for their world's bindings.
 
 #![warn(missing_docs)]
 

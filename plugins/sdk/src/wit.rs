@@ -21,35 +21,6 @@ pub mod bindings {
 /// `MyPlugin` implementing [`bindings::Guest`].
 pub use bindings::export;
 
-/// The generated bindings of world `sao:plugin/vision-plugin`: the `vision` interface
-/// under `vision_bindings::sao::plugin::vision`, and the `Guest` trait with
-/// `on-detections`. Every other imported interface is the one in [`bindings`], so
-/// [`WitPlatform`] serves vision plugins too. A vision plugin exports its handlers with
-/// `sao_plugin_sdk::wit::export_vision!(MyPlugin);`.
-// The glue wit-bindgen generates for `on-detections` takes the lowered record fields.
-#[allow(missing_docs, clippy::too_many_arguments)]
-pub mod vision_bindings {
-    wit_bindgen::generate!({
-        path: "../../wit",
-        world: "vision-plugin",
-        pub_export_macro: true,
-        export_macro_name: "export_vision",
-        default_bindings_module: "sao_plugin_sdk::wit::vision_bindings",
-        with: {
-            "sao:plugin/types@0.1.1": super::bindings::sao::plugin::types,
-            "sao:plugin/log@0.1.1": super::bindings::sao::plugin::log,
-            "sao:plugin/clock@0.1.1": super::bindings::sao::plugin::clock,
-            "sao:plugin/kv@0.1.1": super::bindings::sao::plugin::kv,
-            "sao:plugin/telemetry@0.1.1": super::bindings::sao::plugin::telemetry,
-            "sao:plugin/lighting@0.1.1": super::bindings::sao::plugin::lighting,
-            "sao:plugin/alarm@0.1.1": super::bindings::sao::plugin::alarm,
-            "sao:plugin/sensors@0.1.1": super::bindings::sao::plugin::sensors,
-        },
-    });
-}
-
-pub use vision_bindings::export_vision;
-
 use bindings::sao::plugin::{alarm, clock, kv, lighting, log, telemetry};
 
 /// [`Platform`] over the WIT imports.
