@@ -1,7 +1,8 @@
 //! Detection quality of the elephant plugin as shipped (default config, the COCO
-//! YOLOX-Nano model) on the photos of `../shared/media`: each photo becomes a 2-second
-//! clip (10 frames at 5 fps, panned) played through `sao vision run` (release build),
-//! and counts as alarmed when the plugin raised an alert.
+//! YOLOX-Nano model) on the photos of `../shared/media`: each photo becomes a clip of
+//! `SAO_QUALITY_FRAMES` frames (default 25: 5 s at 5 fps, the view panning across it)
+//! played through `sao vision run` (release build), and counts as alarmed when the
+//! plugin raised an alert.
 //!
 //! - recall: elephant photos (the 15 labelled ones and the 2 COCO ones) that alarm, in
 //!   daylight colours and as infrared night frames;
@@ -10,7 +11,7 @@
 //!   of the label group above its minimum score and size, as the plugin's defaults say).
 //!   The ratio shows what confirmation across frames costs in recall.
 //!
-//! `cargo bench -p sao-e2e --bench elephant_quality`
+//! `cargo bench -p sao-e2e --bench elephant_quality` (`SAO_QUALITY_FRAMES=10` for 2 s clips)
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -98,21 +99,34 @@ fn detector_finds(photo: &Path) -> bool {
     })
 }
 
-/// How many of `photos` alarm as clips with `look`.
-fn alarmed(bench: &Bench, package: &Path, photos: &[PathBuf], look: Look) -> usize {
-    photos
-        .iter()
-        .enumerate()
-        .filter(|(i, photo)| {
-            let video = bench.path(&format!("clip-{i}-{look:?}.avi"));
-            let segment = Segment {
-                photo: (*photo).clone(),
-                frames: 10,
-            };
-            common::clip(&video, &[segment], 5.0, look);
-            alarms(bench, package, &video)
-        })
-        .count()
+/// How many of `photos` alarm as clips of `frames` with `look`; prints the names of
+/// those that do not.
+fn alarmed(bench: &Bench, package: &Path, photos: &[PathBuf], frames: usize, look: Look) -> usize {
+    let mut missed = Vec::new();
+    let mut count = 0;
+    for (i, photo) in photos.iter().enumerate() {
+        let video = bench.path(&format!("clip-{i}-{look:?}.avi"));
+        let segment = Segment {
+            photo: photo.clone(),
+            frames,
+        };
+        common::clip(&video, &[segment], 5.0, look);
+        if alarms(bench, package, &video) {
+            count += 1;
+        } else {
+            missed.push(
+                photo
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .chars()
+                    .take(24)
+                    .collect::<String>(),
+            );
+        }
+    }
+    println!("  ({look:?}: no alarm on {})", missed.join(", "));
+    count
 }
 
 fn main() {
@@ -121,16 +135,22 @@ fn main() {
     let mut elephants = photos("media/elephants/images");
     elephants.extend(photos("media/elephants"));
     let negatives = photos("media/negatives");
+    let frames: usize = std::env::var("SAO_QUALITY_FRAMES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(25);
 
     let detector = elephants.iter().filter(|p| detector_finds(p)).count();
-    let day = alarmed(&bench, &package, &elephants, Look::Day);
-    let night = alarmed(&bench, &package, &elephants, Look::InfraredNight);
-    let false_day = alarmed(&bench, &package, &negatives, Look::Day);
+    let day = alarmed(&bench, &package, &elephants, frames, Look::Day);
+    let night = alarmed(&bench, &package, &elephants, frames, Look::InfraredNight);
+    let false_day = alarmed(&bench, &package, &negatives, frames, Look::Day);
     let traffic = alarms(&bench, &package, &shared("media/traffic/car-detection.mp4"));
 
     let n = elephants.len();
     let share = |k: usize, of: usize| 100.0 * k as f64 / of as f64;
-    println!("elephant plugin, default config, YOLOX-Nano (COCO)");
+    println!(
+        "elephant plugin, default config, YOLOX-Nano (COCO), clips of {frames} frames at 5 fps"
+    );
     println!(
         "  baseline: detector alone finds a candidate on {detector}/{n} still photos ({:.0} %)",
         share(detector, n)
