@@ -150,10 +150,15 @@ mod tests {
             "sao/v1/ccs/p1/cfg/dimming/reported",
             "sao/v1/ccs/p1/cfg/a/b/desired",
             "sao/v1/ccs/p10/deploy/desired",
+            "sao/v1/ccs/p1/cmd/alarm/nack",
         ] {
             assert_eq!(t.parse(foreign), None, "{foreign}");
         }
-        assert_eq!(t.filters().len(), 6);
+        // Three targets, each with its config, deployment and alarm-acknowledgement topics.
+        assert_eq!(t.filters().len(), 9);
+        assert!(t
+            .filters()
+            .contains(&"sao/v1/ccs/p1/cmd/alarm/ack".to_string()));
         assert_eq!(t.parse_chunk("sao/v1/ccs/pkg/abc/3"), Some(("abc", 3)));
         assert_eq!(t.parse_chunk("sao/v1/ccs/pkg/abc/x"), None);
         assert_eq!(t.parse_chunk("sao/v1/other/pkg/abc/3"), None);
