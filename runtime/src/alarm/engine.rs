@@ -233,6 +233,33 @@ fn sounds(levels: &Levels, audible: &[String], alarm: &Alarm) -> bool {
     }
 }
 
+/// When each rule next applies to an alarm (pole ms), if it can.
+struct RuleTimes {
+    /// An unacknowledged warning becomes an emergency.
+    escalation: Option<u64>,
+    /// Its audible outputs reach `siren-max-s`.
+    silence: Option<u64>,
+    /// Nothing renewed it for `expire-after-s`.
+    expiry: Option<u64>,
+}
+
+/// The rule times of `alarm`: the one place that says which rules apply to which alarms.
+fn rule_times(config: &AlarmConfig, levels: &Levels, alarm: &Alarm) -> RuleTimes {
+    let escalates = alarm.fixed_outputs.is_none()
+        && config.escalate_after_s > 0
+        && alarm.request.level == Level::Warning
+        && alarm.acknowledged.is_none();
+    RuleTimes {
+        escalation: escalates.then_some(alarm.level_since_ms + config.escalate_after_s * 1000),
+        silence: (alarm.audible() && sounds(levels, &config.audible, alarm))
+            .then_some(alarm.level_since_ms + config.siren_max_s * 1000),
+        expiry: alarm
+            .fixed_outputs
+            .is_none()
+            .then_some(alarm.renewed_ms + config.expire_after_s * 1000),
+    }
+}
+
 /// Keeps the earlier of two optional deadlines.
 fn earliest(a: Option<u64>, b: Option<u64>) -> Option<u64> {
     match (a, b) {
@@ -488,31 +515,21 @@ impl AlarmEngine {
     }
 
     fn apply_rules(&mut self, now: u64) -> Vec<Change> {
-        let (escalate_ms, siren_ms, expire_ms) = (
-            self.config.escalate_after_s * 1000,
-            self.config.siren_max_s * 1000,
-            self.config.expire_after_s * 1000,
-        );
+        let reached = |at: Option<u64>| at.is_some_and(|at| now >= at);
         let mut changes = Vec::new();
         let mut expired = Vec::new();
         for alarm in self.active.values_mut() {
-            if alarm.fixed_outputs.is_none()
-                && escalate_ms > 0
-                && alarm.request.level == Level::Warning
-                && alarm.acknowledged.is_none()
-                && now >= alarm.level_since_ms + escalate_ms
-            {
+            if reached(rule_times(&self.config, &self.levels, alarm).escalation) {
                 alarm.set_level(Level::Emergency, now);
                 changes.push(Change::of(ChangeKind::Escalated, alarm));
             }
-            if alarm.silenced.is_none()
-                && now >= alarm.level_since_ms + siren_ms
-                && sounds(&self.levels, &self.config.audible, alarm)
-            {
+            // An escalation restarts the siren's time: read the times again.
+            let times = rule_times(&self.config, &self.levels, alarm);
+            if reached(times.silence) {
                 alarm.silenced = Some(Silence::MaxDuration);
                 changes.push(Change::of(ChangeKind::Silenced, alarm));
             }
-            if alarm.fixed_outputs.is_none() && now >= alarm.renewed_ms + expire_ms {
+            if reached(times.expiry) {
                 expired.push(alarm.id);
             }
         }
@@ -527,24 +544,9 @@ impl AlarmEngine {
     }
 
     fn rule_deadline(&self) -> Option<u64> {
-        let (escalate_ms, siren_ms, expire_ms) = (
-            self.config.escalate_after_s * 1000,
-            self.config.siren_max_s * 1000,
-            self.config.expire_after_s * 1000,
-        );
         self.active.values().fold(None, |next, a| {
-            let escalation = (a.fixed_outputs.is_none()
-                && escalate_ms > 0
-                && a.request.level == Level::Warning
-                && a.acknowledged.is_none())
-            .then_some(a.level_since_ms + escalate_ms);
-            let silence = (a.audible() && sounds(&self.levels, &self.config.audible, a))
-                .then_some(a.level_since_ms + siren_ms);
-            let expiry = a
-                .fixed_outputs
-                .is_none()
-                .then_some(a.renewed_ms + expire_ms);
-            [escalation, silence, expiry]
+            let times = rule_times(&self.config, &self.levels, a);
+            [times.escalation, times.silence, times.expiry]
                 .into_iter()
                 .fold(next, earliest)
         })
