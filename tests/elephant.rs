@@ -21,21 +21,10 @@ use sha2::{Digest, Sha256};
 /// Frames per second of the assembled videos.
 const FPS: f64 = 5.0;
 
-/// Photos in a directory of `../shared/media`, in name order.
-fn photos(dir: &str) -> Vec<PathBuf> {
-    let mut photos: Vec<PathBuf> = std::fs::read_dir(shared(dir))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "jpg"))
-        .collect();
-    photos.sort();
-    photos
-}
-
 /// Every elephant photo: the 15 labelled ones and the two COCO ones.
 fn elephant_photos() -> Vec<PathBuf> {
-    let mut all = photos("media/elephants/images");
-    all.extend(photos("media/elephants"));
+    let mut all = common::photos("media/elephants/images");
+    all.extend(common::photos("media/elephants"));
     all
 }
 
@@ -102,9 +91,9 @@ fn an_elephant_on_camera_sounds_siren_and_strobe_after_confirmation_and_sends_th
     let bench = Bench::new();
     let video = bench.path("forest-edge.avi");
     // A quiet scene, the elephants, then quiet again for the all-clear.
-    let mut clip = segments(&photos("media/negatives"), 10);
+    let mut clip = segments(&common::photos("media/negatives"), 10);
     clip.extend(segments(&elephant_photos(), 10));
-    clip.extend(segments(&photos("media/negatives"), 15));
+    clip.extend(segments(&common::photos("media/negatives"), 15));
     common::clip(&video, &clip, FPS, Look::Day);
     let (records, trace) = vision_run(&bench, &video, r#"{"all-clear-s": 5}"#);
 
@@ -203,12 +192,12 @@ fn negatives_the_traffic_video_and_a_stray_frame_sound_nothing() {
     // seen once is never confirmed.
     let video = bench.path("quiet.avi");
     let herd = shared("media/elephants/coco_000000007108.jpg");
-    let mut clip = segments(&photos("media/negatives")[..2], 12);
+    let mut clip = segments(&common::photos("media/negatives")[..2], 12);
     clip.push(Segment {
         photo: herd,
         frames: 1,
     });
-    clip.extend(segments(&photos("media/negatives")[2..], 12));
+    clip.extend(segments(&common::photos("media/negatives")[2..], 12));
     common::clip(&video, &clip, FPS, Look::Day);
     for source in [video, shared("media/traffic/car-detection.mp4")] {
         let (records, trace) = vision_run(&bench, &source, "{}");
@@ -227,7 +216,7 @@ fn negatives_the_traffic_video_and_a_stray_frame_sound_nothing() {
 fn infrared_night_frames_sound_the_alarm_too() {
     let bench = Bench::new();
     let video = bench.path("night.avi");
-    let mut clip = segments(&photos("media/negatives")[..1], 10);
+    let mut clip = segments(&common::photos("media/negatives")[..1], 10);
     clip.extend(segments(&elephant_photos(), 10));
     common::clip(&video, &clip, FPS, Look::InfraredNight);
     let (records, trace) = vision_run(&bench, &video, "{}");
@@ -243,7 +232,7 @@ fn with_the_broker_down_the_siren_sounds_at_once_and_the_alert_arrives_later() {
     let mut broker = Mosquitto::start(&bench.path("broker"));
     broker.stop();
     bench.package("elephant", elephant_files());
-    let mut clip = segments(&photos("media/negatives")[..1], 5);
+    let mut clip = segments(&common::photos("media/negatives")[..1], 5);
     clip.extend(segments(&elephant_photos(), 6));
     common::clip(&bench.path("forest-edge.avi"), &clip, FPS, Look::Day);
     let config = format!(

@@ -69,12 +69,7 @@ fn measure(uplink_up: bool, rounds: usize) -> Vec<f64> {
         shared("media/elephants/coco_000000007108.jpg"),
         shared("media/elephants/coco_000000006894.jpg"),
     ];
-    let empty = shared("media/negatives");
-    let mut empties: Vec<_> = std::fs::read_dir(empty)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    empties.sort();
+    let empties = common::photos("media/negatives");
     let clip: Vec<Segment> = (0..rounds)
         .flat_map(|i| {
             [

@@ -40,16 +40,6 @@ fn sao(args: &[&str]) -> std::process::Output {
         .expect("sao runs")
 }
 
-fn photos(dir: &str) -> Vec<PathBuf> {
-    let mut photos: Vec<PathBuf> = std::fs::read_dir(shared(dir))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "jpg"))
-        .collect();
-    photos.sort();
-    photos
-}
-
 /// Whether the plugin alarms on `video`.
 fn alarms(bench: &Bench, package: &Path, video: &Path) -> bool {
     let out = sao(&[
@@ -132,9 +122,9 @@ fn alarmed(bench: &Bench, package: &Path, photos: &[PathBuf], frames: usize, loo
 fn main() {
     let bench = Bench::new();
     let package = bench.package("elephant", elephant_files());
-    let mut elephants = photos("media/elephants/images");
-    elephants.extend(photos("media/elephants"));
-    let negatives = photos("media/negatives");
+    let mut elephants = common::photos("media/elephants/images");
+    elephants.extend(common::photos("media/elephants"));
+    let negatives = common::photos("media/negatives");
     let frames: usize = std::env::var("SAO_QUALITY_FRAMES")
         .ok()
         .and_then(|v| v.parse().ok())

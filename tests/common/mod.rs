@@ -69,6 +69,17 @@ pub fn shared(rel: &str) -> PathBuf {
     root().join("../shared").join(rel)
 }
 
+/// The `.jpg` photos in a directory of `../shared`, in name order.
+pub fn photos(dir: &str) -> Vec<PathBuf> {
+    let mut photos: Vec<PathBuf> = std::fs::read_dir(shared(dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jpg"))
+        .collect();
+    photos.sort();
+    photos
+}
+
 /// The elephant plugin's package files, with the shared COCO detector as its model.
 pub fn elephant_files() -> BTreeMap<String, Vec<u8>> {
     let mut files = plugin_files(&root().join("plugins/elephant"), "sao_plugin_elephant");
