@@ -524,7 +524,7 @@ fn offset(what: &str, minutes: i32) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::Value;
+    use sao_plugin_sdk::testing::check_config_schema;
 
     const EXAMPLE: &str = include_str!("../config.example.json");
     const SCHEMA: &str = include_str!("../config.schema.json");
@@ -570,61 +570,8 @@ mod tests {
         assert_eq!(a.until, b.until);
     }
 
-    /// Resolves `$ref: "#/$defs/x"` and picks the object alternative of `oneOf`/`anyOf`.
-    fn object_schema<'a>(root: &'a Value, mut schema: &'a Value) -> Option<&'a Value> {
-        loop {
-            if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
-                schema = &root["$defs"][r.trim_start_matches("#/$defs/")];
-            } else if let Some(alts) = schema.get("oneOf").or_else(|| schema.get("anyOf")) {
-                schema = alts
-                    .as_array()?
-                    .iter()
-                    .find(|a| a.get("$ref").is_some() || a.get("properties").is_some())?;
-            } else {
-                return schema.get("properties").map(|_| schema);
-            }
-        }
-    }
-
-    /// Every object in `value` has exactly the schema's properties, recursively.
-    fn assert_matches(root: &Value, schema: &Value, value: &Value, path: &str) {
-        match value {
-            Value::Object(fields) if schema["additionalProperties"].is_object() => {
-                // A map: every value follows the one schema.
-                for (key, v) in fields {
-                    let item = &schema["additionalProperties"];
-                    assert_matches(root, item, v, &format!("{path}.{key}"));
-                }
-            }
-            Value::Object(fields) => {
-                let schema = object_schema(root, schema)
-                    .unwrap_or_else(|| panic!("{path}: schema has no object here"));
-                assert_eq!(schema["additionalProperties"], Value::Bool(false), "{path}");
-                let props = schema["properties"].as_object().unwrap();
-                let ours: BTreeSet<&String> = fields.keys().collect();
-                let theirs: BTreeSet<&String> = props.keys().collect();
-                assert_eq!(ours, theirs, "{path}: serde and schema disagree on fields");
-                for (key, v) in fields {
-                    assert_matches(root, &props[key], v, &format!("{path}.{key}"));
-                }
-            }
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    let schema = schema.get("items").unwrap_or(schema);
-                    assert_matches(root, schema, item, &format!("{path}[{i}]"));
-                }
-            }
-            _ => {}
-        }
-    }
-
     #[test]
     fn schema_describes_exactly_the_serde_types() {
-        let schema: Value = serde_json::from_str(SCHEMA).unwrap();
-        assert_eq!(
-            schema["$schema"],
-            "https://json-schema.org/draft/2020-12/schema"
-        );
         // Serialize every type with every optional part present.
         let mut full = Config::from_json(EXAMPLE).unwrap();
         full.programs
@@ -635,14 +582,7 @@ mod tests {
             dates: Some(vec![NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()]),
         });
         let value = serde_json::to_value(&full).unwrap();
-        assert_matches(&schema, &schema, &value, "config");
-        // The schema's defaults are the serde defaults.
         let defaults = serde_json::to_value(Config::default()).unwrap();
-        for (key, default) in defaults.as_object().unwrap() {
-            assert_eq!(
-                &schema["properties"][key]["default"], default,
-                "default of {key}"
-            );
-        }
+        check_config_schema(SCHEMA, &value, &defaults);
     }
 }

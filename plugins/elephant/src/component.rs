@@ -119,25 +119,8 @@ impl Guest for Component {
         frame: vision::FrameInfo,
         found: Vec<vision::Detection>,
     ) -> Result<(), String> {
-        let frame = Frame {
-            camera: frame.camera,
-            frame_id: frame.frame_id,
-            ts_ms: frame.ts,
-            width: frame.width,
-            height: frame.height,
-        };
-        let found: Vec<Detection> = found
-            .into_iter()
-            .map(|d| Detection {
-                label: d.label,
-                score: d.score,
-                x: d.bbox.x,
-                y: d.bbox.y,
-                width: d.bbox.width,
-                height: d.bbox.height,
-                track_id: d.track_id,
-            })
-            .collect();
+        let frame = Frame::from(frame);
+        let found: Vec<Detection> = found.into_iter().map(Detection::from).collect();
         with_watch(|w, host| w.on_detections(&frame, &found, host))
     }
 }

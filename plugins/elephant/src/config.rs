@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 
+use sao_plugin_sdk_vision::Polygon;
 use serde::{Deserialize, Serialize};
 
 use crate::host::AlarmLevel;
@@ -102,47 +103,7 @@ pub struct Zone {
     /// Unique name, e.g. `forest`.
     pub name: String,
     /// Corners `[x, y]` in normalized frame coordinates (0–1, x to the right, y down).
-    pub polygon: Vec<[f64; 2]>,
-}
-
-impl Zone {
-    /// Whether the point `(x, y)` lies inside the polygon (even-odd rule).
-    pub fn contains(&self, x: f64, y: f64) -> bool {
-        self.edges()
-            .filter(|&([x0, y0], [x1, y1])| {
-                (y0 > y) != (y1 > y) && x < x0 + (x1 - x0) * (y - y0) / (y1 - y0)
-            })
-            .count()
-            % 2
-            == 1
-    }
-
-    /// The polygon's centroid (the mean of its corners if it has no area).
-    pub fn centroid(&self) -> (f64, f64) {
-        let (mut area2, mut cx, mut cy) = (0.0, 0.0, 0.0);
-        for ([x0, y0], [x1, y1]) in self.edges() {
-            let cross = x0 * y1 - x1 * y0;
-            area2 += cross;
-            cx += (x0 + x1) * cross;
-            cy += (y0 + y1) * cross;
-        }
-        if area2.abs() > f64::EPSILON {
-            (cx / (3.0 * area2), cy / (3.0 * area2))
-        } else {
-            let n = self.polygon.len().max(1) as f64;
-            let sum = self
-                .polygon
-                .iter()
-                .fold((0.0, 0.0), |(sx, sy), &[x, y]| (sx + x, sy + y));
-            (sum.0 / n, sum.1 / n)
-        }
-    }
-
-    /// The polygon's sides, each from one corner to the next.
-    fn edges(&self) -> impl Iterator<Item = ([f64; 2], [f64; 2])> + '_ {
-        let corners = self.polygon.iter().copied();
-        corners.clone().zip(corners.cycle().skip(1))
-    }
+    pub polygon: Polygon,
 }
 
 /// Movement that raises the alarm: from one zone toward another (forest → village).
@@ -225,23 +186,7 @@ impl Config {
                     zone.name
                 ));
             }
-            if zone.polygon.len() < 3 {
-                return Err(format!(
-                    "zones[{i}].polygon: needs at least 3 points, got {}",
-                    zone.polygon.len()
-                ));
-            }
-            let in_frame = |v: f64| (0.0..=1.0).contains(&v);
-            if let Some(k) = zone
-                .polygon
-                .iter()
-                .position(|p| !p.iter().all(|&v| in_frame(v)))
-            {
-                let [x, y] = zone.polygon[k];
-                return Err(format!(
-                    "zones[{i}].polygon[{k}]: [{x}, {y}] is outside the frame (coordinates are 0-1)"
-                ));
-            }
+            zone.polygon.validate(&format!("zones[{i}].polygon"))?;
         }
         if let Some(approach) = &self.approach {
             for (field, name) in [("from", &approach.from), ("to", &approach.to)] {
@@ -294,8 +239,7 @@ fn level_name(level: AlarmLevel) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::Value;
-    use std::collections::BTreeSet;
+    use sao_plugin_sdk::testing::check_config_schema;
 
     const EXAMPLE: &str = include_str!("../config.example.json");
     const SCHEMA: &str = include_str!("../config.schema.json");
@@ -338,7 +282,7 @@ mod tests {
             config.zone("forest").unwrap(),
             config.zone("village").unwrap(),
         );
-        assert!(forest.centroid().0 < 0.5 && village.centroid().0 > 0.5);
+        assert!(forest.polygon.centroid().0 < 0.5 && village.polygon.centroid().0 > 0.5);
     }
 
     #[test]
@@ -454,84 +398,10 @@ mod tests {
     }
 
     #[test]
-    fn zone_geometry() {
-        let triangle = Zone {
-            name: "t".into(),
-            polygon: vec![[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]],
-        };
-        assert!(triangle.contains(0.2, 0.2));
-        assert!(!triangle.contains(0.8, 0.8));
-        let (cx, cy) = triangle.centroid();
-        assert!((cx - 1.0 / 3.0).abs() < 1e-9 && (cy - 1.0 / 3.0).abs() < 1e-9);
-        let flat = Zone {
-            name: "f".into(),
-            polygon: vec![[0.0, 0.5], [0.5, 0.5], [1.0, 0.5]],
-        };
-        assert_eq!(flat.centroid(), (0.5, 0.5));
-        assert!(!flat.contains(0.5, 0.5));
-    }
-
-    /// Follows `$ref: "#/$defs/x"` and picks the object alternative of `oneOf`.
-    fn resolve<'a>(root: &'a Value, mut schema: &'a Value) -> &'a Value {
-        loop {
-            if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
-                schema = &root["$defs"][r.trim_start_matches("#/$defs/")];
-            } else if let Some(alts) = schema.get("oneOf").and_then(Value::as_array) {
-                schema = alts.iter().find(|a| a["type"] != "null").unwrap_or(schema);
-            } else {
-                return schema;
-            }
-        }
-    }
-
-    /// Every object in `value` has exactly the schema's properties, recursively.
-    fn assert_matches(root: &Value, schema: &Value, value: &Value, path: &str) {
-        let schema = resolve(root, schema);
-        match value {
-            Value::Object(fields) if schema["additionalProperties"].is_object() => {
-                for (key, v) in fields {
-                    let item = &schema["additionalProperties"];
-                    assert_matches(root, item, v, &format!("{path}.{key}"));
-                }
-            }
-            Value::Object(fields) => {
-                assert_eq!(schema["additionalProperties"], Value::Bool(false), "{path}");
-                let props = schema["properties"]
-                    .as_object()
-                    .unwrap_or_else(|| panic!("{path}: schema has no object here"));
-                let ours: BTreeSet<&String> = fields.keys().collect();
-                let theirs: BTreeSet<&String> = props.keys().collect();
-                assert_eq!(ours, theirs, "{path}: serde and schema disagree on fields");
-                for (key, v) in fields {
-                    assert_matches(root, &props[key], v, &format!("{path}.{key}"));
-                }
-            }
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    let schema = schema.get("items").unwrap_or(schema);
-                    assert_matches(root, schema, item, &format!("{path}[{i}]"));
-                }
-            }
-            _ => {}
-        }
-    }
-
-    #[test]
     fn schema_describes_exactly_the_serde_types() {
-        let schema: Value = serde_json::from_str(SCHEMA).unwrap();
-        assert_eq!(
-            schema["$schema"],
-            "https://json-schema.org/draft/2020-12/schema"
-        );
         let full = serde_json::to_value(Config::from_json(EXAMPLE).unwrap()).unwrap();
         assert!(full["approach"].is_object() && full["zones"][0].is_object());
-        assert_matches(&schema, &schema, &full, "config");
         let defaults = serde_json::to_value(Config::default()).unwrap();
-        for (key, default) in defaults.as_object().unwrap() {
-            assert_eq!(
-                &schema["properties"][key]["default"], default,
-                "default of {key}"
-            );
-        }
+        check_config_schema(SCHEMA, &full, &defaults);
     }
 }

@@ -65,7 +65,7 @@ impl Direction {
         let (dx, dy, growth) = mean_motion(paths);
         let zone_of = |point: Option<&PathPoint>| {
             let point = point?;
-            let zone = config.zones.iter().find(|z| z.contains(point.x, point.y))?;
+            let zone = config.zones.iter().find(|z| z.polygon.contains(point.x, point.y))?;
             Some(zone.name.clone())
         };
         let (first, last) = (longest.first(), longest.last());
@@ -78,7 +78,7 @@ impl Direction {
             ) else {
                 return false;
             };
-            let entered = from.contains(first.x, first.y) && to.contains(last.x, last.y);
+            let entered = from.polygon.contains(first.x, first.y) && to.polygon.contains(last.x, last.y);
             entered || heading_for(to, last, dx, dy)
         });
         Direction {
@@ -134,10 +134,10 @@ fn heading(dx: f64, dy: f64, growth: f64) -> Heading {
 /// Whether a herd at `at`, outside `zone`, moving by `(dx, dy)` is heading for it.
 fn heading_for(zone: &Zone, at: &PathPoint, dx: f64, dy: f64) -> bool {
     let travel = dx.hypot(dy);
-    if travel < MIN_TRAVEL || zone.contains(at.x, at.y) {
+    if travel < MIN_TRAVEL || zone.polygon.contains(at.x, at.y) {
         return false;
     }
-    let (cx, cy) = zone.centroid();
+    let (cx, cy) = zone.polygon.centroid();
     let (tx, ty) = (cx - at.x, cy - at.y);
     let distance = tx.hypot(ty);
     distance > 0.0 && (dx * tx + dy * ty) / (travel * distance) > APPROACH_COSINE

@@ -1,11 +1,23 @@
-//! Guest-side SDK for sao vision plugins (wasm32 only): the generated bindings of world
-//! `sao:plugin/vision-plugin@0.1.1` — the `vision` interface under
-//! `bindings::sao::plugin::vision`, and the `Guest` trait with `on-detections`. Every other
-//! imported interface is the one `sao-plugin-sdk` generates, so its `WitPlatform` serves
-//! vision plugins too. A vision plugin exports its handlers with
-//! `sao_plugin_sdk_vision::export!(MyPlugin);`.
+//! Guest-side SDK for sao vision plugins.
+//!
+//! * [`Frame`] and [`Detection`] — what the camera pipeline hands the plugin, as plain
+//!   Rust types (converted from the WIT records inside the component), so vision logic
+//!   runs natively in tests.
+//! * [`Polygon`] — an area of the camera view in normalized coordinates, for zones.
+//! * `bindings` (wasm32 only) — the generated bindings of world
+//!   `sao:plugin/vision-plugin@0.1.1`: the `vision` interface under
+//!   `bindings::sao::plugin::vision`, and the `Guest` trait with `on-detections`. Every
+//!   other imported interface is the one `sao-plugin-sdk` generates, so its `WitPlatform`
+//!   serves vision plugins too. A vision plugin exports its handlers with
+//!   `sao_plugin_sdk_vision::export!(MyPlugin);`.
 
 #![warn(missing_docs)]
+
+pub mod detections;
+pub mod polygon;
+
+pub use detections::{Detection, Frame};
+pub use polygon::Polygon;
 
 /// The generated bindings of world `sao:plugin/vision-plugin`.
 // The glue wit-bindgen generates for `on-detections` takes the lowered record fields.
