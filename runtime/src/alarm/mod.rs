@@ -20,10 +20,8 @@ pub mod pattern;
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
-use base64::Engine as _;
 use sao_hardware::{Display, Speaker, Switch};
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 
 pub use config::{AlarmConfig, Level};
 pub use engine::{
@@ -32,11 +30,6 @@ pub use engine::{
 
 use crate::devices::Devices;
 use crate::uplink::{Event, EventState, Severity, Source, Uplink};
-
-/// Room kept in an alert record for everything but the snapshot, bytes.
-const ALERT_ENVELOPE_BYTES: usize = 16 * 1024;
-/// JPEG quality of a snapshot shrunk to fit an alert.
-const SHRINK_QUALITY: i32 = 75;
 
 /// The pole's alarm devices, as the hardware backend built them.
 pub struct AlarmDevices {
@@ -56,7 +49,6 @@ pub struct Alarms {
     devices: Arc<Devices>,
     uplink: Arc<Uplink>,
     ack_button: Option<String>,
-    max_snapshot_bytes: usize,
 }
 
 impl Alarms {
@@ -67,7 +59,6 @@ impl Alarms {
         hardware: AlarmDevices,
         devices: Arc<Devices>,
         uplink: Arc<Uplink>,
-        max_record_bytes: usize,
     ) -> anyhow::Result<Self> {
         let ack_button = Some(config.ack_button.clone()).filter(|b| !b.is_empty());
         let engine = AlarmEngine::new(config, hardware.outputs, hardware.display, hardware.speaker)
@@ -78,8 +69,6 @@ impl Alarms {
             devices,
             uplink,
             ack_button,
-            // Base64 grows the JPEG by a third.
-            max_snapshot_bytes: max_record_bytes.saturating_sub(ALERT_ENVELOPE_BYTES) / 4 * 3,
         })
     }
 
@@ -291,24 +280,8 @@ impl Alarms {
             body.insert("faults".into(), json!(faults));
         }
         if let Some(jpeg) = &change.snapshot {
-            body.insert("snapshot".into(), self.attachment(jpeg));
+            body.insert("snapshot".into(), self.uplink.attachment(jpeg));
         }
         body
-    }
-
-    /// A JPEG as an alert attachment, shrunk to fit the record limit.
-    fn attachment(&self, jpeg: &[u8]) -> Value {
-        match sao_vision::snapshot::shrink(jpeg, self.max_snapshot_bytes, SHRINK_QUALITY) {
-            Ok(fitted) => json!({
-                "content-type": "image/jpeg",
-                "bytes": fitted.len(),
-                "sha256": hex::encode(Sha256::digest(&fitted)),
-                "data": base64::engine::general_purpose::STANDARD.encode(&fitted),
-            }),
-            Err(e) => {
-                tracing::warn!("alert snapshot dropped: {e}");
-                json!({ "error": format!("snapshot dropped: {e}") })
-            }
-        }
     }
 }

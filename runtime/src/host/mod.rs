@@ -95,15 +95,8 @@ impl Services {
             speaker: pole.speaker.take(),
         };
         let devices = Arc::new(Devices::new(pole, clock, lighting));
-        let max_record_bytes = uplink.outbox().max_record_bytes();
-        let alarms = Alarms::new(
-            alarm,
-            alarm_devices,
-            devices.clone(),
-            uplink.clone(),
-            max_record_bytes,
-        )
-        .context("invalid [alarm] config")?;
+        let alarms = Alarms::new(alarm, alarm_devices, devices.clone(), uplink.clone())
+            .context("invalid [alarm] config")?;
         Ok(Self {
             devices,
             alarms: Arc::new(alarms),

@@ -4,13 +4,17 @@
 //! in `runtime/schemas/`). [`Uplink`] builds records and writes them to the durable
 //! [`Outbox`], which numbers them per stream; [`mqtt`] forwards the outbox to the broker
 //! ([`broker`] embeds one when none is configured). A [`RecordSink`] may watch every record
-//! as it is queued (`sao sim` writes them as JSON lines).
+//! as it is queued (`sao sim` writes them as JSON lines). Photos travel in records as
+//! [`attachment`]s.
 
+pub mod attachment;
 pub mod broker;
 mod config;
 mod inbox;
 pub mod mqtt;
 pub mod outbox;
+#[cfg(test)]
+pub(crate) mod schemas;
 mod sink;
 
 pub use config::{Endpoint, UplinkConfig};
@@ -360,6 +364,14 @@ impl Uplink {
             _ => Class::Event,
         };
         self.queue(topic, class, false, payload)
+    }
+
+    /// `jpeg` as a record's attachment, shrunk to fit this pole's record limit.
+    pub fn attachment(&self, jpeg: &[u8]) -> Value {
+        attachment::jpeg(
+            jpeg,
+            attachment::max_jpeg_bytes(self.outbox.max_record_bytes()),
+        )
     }
 
     /// Queues an alert for `…/alert/{kind}`: an alarm's record for agencies and residents,
