@@ -146,6 +146,8 @@ pub enum EventState {
     Cleared,
     /// One-off.
     Info,
+    /// Changed while it lasts (incident reports only).
+    Updated,
 }
 
 /// Severity of an event.
@@ -165,7 +167,7 @@ pub enum Severity {
 pub struct Event<'a> {
     /// Event kind, a topic segment.
     pub kind: &'a str,
-    /// Raised, cleared or info.
+    /// Raised, cleared or info (updated only in an [`Incident`] report).
     pub state: EventState,
     /// Severity.
     pub severity: Severity,
@@ -173,6 +175,15 @@ pub struct Event<'a> {
     pub message: &'a str,
     /// Structured details (a JSON object, or null).
     pub details: Value,
+}
+
+/// What makes an event a report on an incident, as handed to [`Uplink::incident`].
+#[derive(Debug, Clone, Copy)]
+pub struct Incident<'a> {
+    /// The plugin's id for the incident, the same on each of its reports (a name).
+    pub id: &'a str,
+    /// A JPEG to attach, shrunk to fit the record (see [`attachment`]).
+    pub snapshot: Option<&'a [u8]>,
 }
 
 /// Connects the pole's uplink: to the configured broker, or to an embedded broker
@@ -347,6 +358,34 @@ impl Uplink {
 
     /// Queues an event for `…/evt/{plugin}/{kind}`. Critical events are alarms.
     pub fn event(&self, source: &Source, event: &Event<'_>, ts: u64) -> Result<(), OutboxError> {
+        self.queue_event(source, event, Map::new(), ts)
+    }
+
+    /// Queues a report on an incident: `event` with the members `incident` (its id) and,
+    /// when the report brings a photo, `snapshot` (an [`attachment`]).
+    pub fn incident(
+        &self,
+        source: &Source,
+        event: &Event<'_>,
+        incident: Incident<'_>,
+        ts: u64,
+    ) -> Result<(), OutboxError> {
+        let mut extra = Map::new();
+        extra.insert("incident".into(), json!(incident.id));
+        if let Some(jpeg) = incident.snapshot {
+            extra.insert("snapshot".into(), self.attachment(jpeg));
+        }
+        self.queue_event(source, event, extra, ts)
+    }
+
+    /// Queues an event with `extra` members after its own.
+    fn queue_event(
+        &self,
+        source: &Source,
+        event: &Event<'_>,
+        extra: Map<String, Value>,
+        ts: u64,
+    ) -> Result<(), OutboxError> {
         let topic = format!(
             "{}/evt/{}/{}",
             self.identity.topic_prefix(),
@@ -359,6 +398,7 @@ impl Uplink {
         payload.insert("severity".into(), json!(event.severity));
         payload.insert("message".into(), json!(event.message));
         payload.insert("details".into(), event.details.clone());
+        payload.extend(extra);
         let class = match event.severity {
             Severity::Critical => Class::Alarm,
             _ => Class::Event,

@@ -60,3 +60,32 @@ fn the_examples_of_the_record_schemas_match_them() {
         }
     }
 }
+
+#[test]
+fn an_incident_report_with_a_bad_member_does_not_match() {
+    let example = read("event.schema.json")["examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e.get("incident").is_some())
+        .cloned()
+        .expect("an incident report example");
+    let validator = validator("event.schema.json");
+    let spoilt: [(&str, Value); 4] = [
+        ("/state", "opened".into()),
+        ("/incident", "Acc 17".into()),
+        ("/snapshot", serde_json::json!({ "data": "/9j/2Q==" })),
+        ("/unknown", true.into()),
+    ];
+    for (pointer, value) in spoilt {
+        let mut record = example.clone();
+        record[&pointer[1..]] = value;
+        assert!(!validator.is_valid(&record), "{pointer} spoilt yet valid");
+    }
+    let mut record = example.clone();
+    record["state"] = "updated".into();
+    assert!(validator.is_valid(&record));
+    record.as_object_mut().unwrap().remove("snapshot");
+    record.as_object_mut().unwrap().remove("incident");
+    assert!(!validator.is_valid(&record), "updated without an incident");
+}
