@@ -65,7 +65,10 @@ impl Direction {
         let (dx, dy, growth) = mean_motion(paths);
         let zone_of = |point: Option<&PathPoint>| {
             let point = point?;
-            let zone = config.zones.iter().find(|z| z.polygon.contains(point.x, point.y))?;
+            let zone = config
+                .zones
+                .iter()
+                .find(|z| z.polygon.contains(point.x, point.y))?;
             Some(zone.name.clone())
         };
         let (first, last) = (longest.first(), longest.last());
@@ -78,7 +81,8 @@ impl Direction {
             ) else {
                 return false;
             };
-            let entered = from.polygon.contains(first.x, first.y) && to.polygon.contains(last.x, last.y);
+            let entered =
+                from.polygon.contains(first.x, first.y) && to.polygon.contains(last.x, last.y);
             entered || heading_for(to, last, dx, dy)
         });
         Direction {

@@ -94,8 +94,7 @@ mod tests {
         assert_eq!(
             p(vec![[0.0, 0.0], [1.2, 0.5], [1.0, 1.0]]),
             Err(
-                "zones[1].polygon[1]: [1.2, 0.5] is outside the frame (coordinates are 0-1)"
-                    .into()
+                "zones[1].polygon[1]: [1.2, 0.5] is outside the frame (coordinates are 0-1)".into()
             )
         );
         assert_eq!(p(vec![[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]]), Ok(()));
