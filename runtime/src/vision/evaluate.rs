@@ -27,7 +27,7 @@ use sao_vision::pipeline::VisionEvent;
 use crate::alarm::Alarms;
 use crate::config::PoleConfig;
 use crate::engine::EngineOptions;
-use crate::plugin::{Manifest, Package};
+use crate::plugin::{Manifest, Package, PluginHealth};
 use crate::runtime::Runtime;
 use crate::uplink::JsonLinesSink;
 
@@ -314,6 +314,12 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         }
         if let Some(reason) = runtime.vision_failure(&manifest.id) {
             bail!("{reason}");
+        }
+        // A config the schema or the plugin refuses leaves nothing to evaluate.
+        if let Some(plugin) = runtime.plugins().iter().find(|p| p.id() == manifest.id) {
+            if let PluginHealth::Failed { reason } = plugin.health() {
+                bail!("plugin `{}` failed: {reason}", manifest.id);
+            }
         }
         let mut events = runtime
             .take_vision_events()
