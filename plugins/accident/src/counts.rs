@@ -6,7 +6,8 @@
 //! in then (the lane's name), else its heading: `north`/`east`/`south`/`west` on the
 //! ground when calibrated, `up`/`right`/`down`/`left` in the picture otherwise. A period
 //! is reported when the first frame or tick of a later period arrives, so a count is
-//! never split or reported twice; periods start on multiples of `counts.period-s` (UTC).
+//! never split or reported twice; periods start on multiples of `counts.period-s` (UTC),
+//! and `observed-from-ts` says when the plugin began watching a period it joined late.
 
 use std::collections::BTreeMap;
 
@@ -26,6 +27,9 @@ pub const STREAM: &str = "traffic";
 pub struct PeriodCounts {
     /// Start of the period, Unix ms.
     start_ms: Option<u64>,
+    /// The first frame or tick seen in the period (later than its start when the plugin
+    /// started or the camera came up during it), Unix ms.
+    observed_ms: u64,
     /// Road users counted, by direction and class.
     counted: BTreeMap<String, BTreeMap<RoadUser, u32>>,
     /// Ground speeds of the vehicles counted, km/h (calibrated cameras only).
@@ -44,6 +48,7 @@ impl PeriodCounts {
         }
         *self = PeriodCounts {
             start_ms: Some(current),
+            observed_ms: now_ms,
             ..PeriodCounts::default()
         };
     }
@@ -121,6 +126,7 @@ impl PeriodCounts {
             "period-start-ts": start,
             "period-end-ts": end,
             "period-s": config.counts.period_s,
+            "observed-from-ts": self.observed_ms,
             "by-direction": by_direction,
         });
         if let Err(e) = host.publish_with_details(STREAM, &metrics, &details.to_string()) {

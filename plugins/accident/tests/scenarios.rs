@@ -488,6 +488,7 @@ fn traffic_is_counted_per_class_direction_and_period() {
             "period-start-ts": START_MS,
             "period-end-ts": START_MS + 60_000,
             "period-s": 60,
+            "observed-from-ts": START_MS,
             "by-direction": {
                 "eastbound": {"car": 2},
                 "westbound": {"car": 1},
