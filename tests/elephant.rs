@@ -8,7 +8,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -42,28 +41,7 @@ fn segments(photos: &[PathBuf], frames: usize) -> Vec<Segment> {
 /// upstream records and the path of the device trace.
 fn vision_run(bench: &Bench, video: &Path, config: &str) -> (Vec<Value>, PathBuf) {
     let package = bench.package("elephant", elephant_files());
-    let trace = bench.path(&format!(
-        "{}.trace.jsonl",
-        video.file_stem().unwrap().to_str().unwrap()
-    ));
-    let out: Output = Command::new(env!("CARGO_BIN_EXE_sao-e2e-host"))
-        .args(["--log", "warn", "vision", "run", "--source"])
-        .arg(video)
-        .arg("--plugin")
-        .arg(&package)
-        .arg("--trusted")
-        .arg(bench.path("trusted"))
-        .args(["--config", config, "--camera", "forest-edge", "--trace"])
-        .arg(&trace)
-        .output()
-        .expect("sao runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let records = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    (records, trace)
+    common::vision_run(bench, &package, video, config, "forest-edge")
 }
 
 fn alerts(records: &[Value]) -> Vec<&Value> {

@@ -80,14 +80,70 @@ pub fn photos(dir: &str) -> Vec<PathBuf> {
     photos
 }
 
-/// The elephant plugin's package files, with the shared COCO detector as its model.
-pub fn elephant_files() -> BTreeMap<String, Vec<u8>> {
-    let mut files = plugin_files(&root().join("plugins/elephant"), "sao_plugin_elephant");
+/// A vision plugin's package files, with the shared COCO detector as its model.
+fn vision_plugin_files(dir: &str, crate_name: &str) -> BTreeMap<String, Vec<u8>> {
+    let mut files = plugin_files(&root().join(dir), crate_name);
     files.insert(
         "models/yolox_nano.onnx".into(),
         std::fs::read(shared("models/yolox_nano.onnx")).unwrap(),
     );
     files
+}
+
+/// The elephant plugin's package files, with the shared COCO detector as its model.
+pub fn elephant_files() -> BTreeMap<String, Vec<u8>> {
+    vision_plugin_files("plugins/elephant", "sao_plugin_elephant")
+}
+
+/// The accident plugin's package files, with the shared COCO detector as its model.
+pub fn accident_files() -> BTreeMap<String, Vec<u8>> {
+    vision_plugin_files("plugins/accident", "sao_plugin_accident")
+}
+
+/// `sao vision run` of the vision plugin `package` over `video` with `config`, the camera
+/// named `camera`, recording the bench pole's devices in `trace`.
+pub fn vision_run_output(
+    bench: &Bench,
+    package: &Path,
+    video: &Path,
+    config: &str,
+    camera: &str,
+    trace: &Path,
+) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_sao-e2e-host"))
+        .args(["--log", "warn", "vision", "run", "--source"])
+        .arg(video)
+        .arg("--plugin")
+        .arg(package)
+        .arg("--trusted")
+        .arg(bench.path("trusted"))
+        .args(["--config", config, "--camera", camera, "--trace"])
+        .arg(trace)
+        .output()
+        .expect("sao runs")
+}
+
+/// Like [`vision_run_output`], which must succeed; returns the upstream records and the
+/// path of the device trace (named after the video).
+pub fn vision_run(
+    bench: &Bench,
+    package: &Path,
+    video: &Path,
+    config: &str,
+    camera: &str,
+) -> (Vec<Value>, PathBuf) {
+    let trace = bench.path(&format!(
+        "{}.trace.jsonl",
+        video.file_stem().unwrap().to_str().unwrap()
+    ));
+    let out = vision_run_output(bench, package, video, config, camera, &trace);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let records = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (records, trace)
 }
 
 /// JPEG bytes decode to an image: its width and height (for checking alert snapshots).
