@@ -15,21 +15,13 @@ use sao_vision::clip::{Look, Segment};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-/// The overhead parking-lot camera of `car-detection.mp4`: cars drive down the left
-/// third and up the middle third. Seen from above, COCO calls a car a "cell phone", so
-/// this camera's config maps that label to cars; 10 s counting periods.
-const PARKING_LOT: &str = r#"{
-    "counts": {"period-s": 10},
-    "classes": {"car": "car", "bus": "bus", "truck": "truck", "cell phone": "car"},
-    "zones": [
-        {"name": "down-lane", "kind": "lane", "direction": [0, 1],
-         "polygon": [[0, 0], [0.35, 0], [0.35, 1], [0, 1]]},
-        {"name": "up-lane", "kind": "lane", "direction": [0, -1],
-         "polygon": [[0.35, 0], [0.7, 0], [0.7, 1], [0.35, 1]]},
-        {"name": "parking", "kind": "carriageway",
-         "polygon": [[0.7, 0], [1, 0], [1, 1], [0.7, 1]]}
-    ]
-}"#;
+/// The config of the overhead parking-lot camera of `car-detection.mp4`, as the demo
+/// runs it: cars drive down the left third and up the middle third; seen from above,
+/// COCO calls a car a "cell phone", so the config maps that label to cars; 10 s
+/// counting periods.
+fn parking_lot() -> String {
+    std::fs::read_to_string(common::root().join("runtime/demo-accident.json")).unwrap()
+}
 
 /// The plugin's records (`…/accident/…`), each checked against its topic's schema.
 fn accident_records(records: &[Value]) -> Vec<(String, Value)> {
@@ -58,7 +50,7 @@ fn the_traffic_video_gives_counts_per_lane_and_no_incident() {
     let bench = Bench::new();
     let package = bench.package("accident", accident_files());
     let video = shared("media/traffic/car-detection.mp4");
-    let (records, _) = vision_run(&bench, &package, &video, PARKING_LOT, "parking-lot");
+    let (records, _) = vision_run(&bench, &package, &video, &parking_lot(), "parking-lot");
     let ours = accident_records(&records);
 
     let incidents: Vec<&String> = ours
