@@ -19,7 +19,12 @@ use sao_plugin_sdk_vision::Polygon;
 use serde::{Deserialize, Serialize};
 
 use crate::coco::COCO_LABELS;
+use crate::kinematics::HISTORY_MS;
 use crate::road_user::RoadUser;
+
+/// The longest a rule may look back, seconds: three collision windows (before, the
+/// braking before that, after) or the wrong-way time must fit in a track's history.
+pub const MAX_WINDOW_S: f64 = (HISTORY_MS / 1000 / 3) as f64;
 
 /// The whole plugin configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -265,6 +270,7 @@ impl Config {
         let c = &self.collision;
         unit("collision.contact-overlap", c.contact_overlap)?;
         positive("collision.window-s", c.window_s)?;
+        at_most("collision.window-s", c.window_s, MAX_WINDOW_S)?;
         positive("collision.moving-speed", c.moving_speed)?;
         unit("collision.speed-drop", c.speed_drop)?;
         if !(c.heading_change_deg > 0.0 && c.heading_change_deg <= 180.0) {
@@ -276,6 +282,7 @@ impl Config {
         positive("stall.after-s", self.stall.after_s)?;
         positive("stall.still-within", self.stall.still_within)?;
         positive("wrong-way.after-s", self.wrong_way.after_s)?;
+        at_most("wrong-way.after-s", self.wrong_way.after_s, MAX_WINDOW_S)?;
         positive("wrong-way.min-travel", self.wrong_way.min_travel)?;
         positive("pedestrian.after-s", self.pedestrian.after_s)?;
         if self.counts.period_s < 10 {
@@ -374,6 +381,14 @@ fn positive(field: &str, value: f64) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("{field}: must be a number > 0, got {value}"))
+    }
+}
+
+fn at_most(field: &str, value: f64, max: f64) -> Result<(), String> {
+    if value <= max {
+        Ok(())
+    } else {
+        Err(format!("{field}: must be at most {max}, got {value}"))
     }
 }
 
@@ -500,6 +515,10 @@ mod tests {
         assert_eq!(
             error(r#"{"collision": {"speed-drop": 1.5}}"#),
             "collision.speed-drop: must be between 0 and 1, got 1.5"
+        );
+        assert_eq!(
+            error(r#"{"wrong-way": {"after-s": 30}}"#),
+            "wrong-way.after-s: must be at most 20, got 30"
         );
         assert!(error(r#"{"stal": {}}"#).contains("unknown field `stal`"));
     }

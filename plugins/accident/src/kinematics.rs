@@ -13,8 +13,9 @@ use nalgebra::{Matrix3, SMatrix, SVector, Vector3};
 use crate::config::Calibration;
 use sao_plugin_sdk_vision::{Detection, Frame};
 
-/// Seconds of history a track keeps.
-pub const HISTORY_MS: u64 = 120_000;
+/// How much history a track keeps, ms: enough for every rule's window (the config
+/// bounds them: [`crate::config::MAX_WINDOW_S`]).
+pub const HISTORY_MS: u64 = 60_000;
 
 /// The homography from normalized frame coordinates to the road, in metres.
 #[derive(Debug, Clone, PartialEq)]
