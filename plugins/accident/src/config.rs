@@ -15,10 +15,10 @@
 
 use std::collections::BTreeMap;
 
+use sao_coco::COCO_CLASSES;
 use sao_plugin_sdk_vision::Polygon;
 use serde::{Deserialize, Serialize};
 
-use crate::coco::COCO_LABELS;
 use crate::kinematics::HISTORY_MS;
 use crate::road_user::RoadUser;
 
@@ -248,7 +248,7 @@ impl Config {
         if let Some(label) = self
             .classes
             .keys()
-            .find(|l| !COCO_LABELS.contains(&l.as_str()))
+            .find(|l| !COCO_CLASSES.contains(&l.as_str()))
         {
             return Err(format!(
                 "classes: `{label}` is not a label of the detector (COCO: car, motorcycle, bus, truck, bicycle, person, ...)"

@@ -24,7 +24,6 @@
 #![warn(missing_docs)]
 
 pub mod analyzer;
-pub mod coco;
 pub mod config;
 pub mod counts;
 pub mod host;

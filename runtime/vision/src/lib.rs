@@ -7,7 +7,6 @@
 
 pub mod capture;
 pub mod clip;
-pub mod coco;
 pub mod decode;
 pub mod detector;
 pub mod gate;

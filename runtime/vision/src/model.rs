@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::coco::COCO_CLASSES;
 use crate::decode::Head;
 use crate::geometry::LetterboxAlign;
+use sao_coco::COCO_CLASSES;
 
 /// Channel order the model expects (OpenCV frames are BGR).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

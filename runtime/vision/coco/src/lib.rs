@@ -1,4 +1,10 @@
 //! The 80 COCO class names, in the index order COCO-trained detectors (YOLOX, YOLOv8) use.
+//!
+//! One list for the host's vision pipeline (a detection's class id indexes it) and for
+//! plugins that ship a COCO model and check the labels their config names (built for
+//! wasm32 too: the crate has no dependencies).
+
+#![warn(missing_docs)]
 
 /// COCO-80 labels; a detection's `class_id` indexes this list.
 pub const COCO_CLASSES: [&str; 80] = [
