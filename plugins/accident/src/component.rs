@@ -1,19 +1,18 @@
 //! The wasm component: the exported handlers of world `vision-plugin`, and [`Host`] over
-//! the imported `vision` and `telemetry` interfaces (the rest of the pole comes from the
-//! SDK's [`WitPlatform`]).
+//! `telemetry.report` (the rest of the pole comes from the SDKs' [`WitPlatform`]).
 
 use std::cell::RefCell;
 
 use sao_plugin_sdk::wit::bindings::sao::plugin::types::Reading;
 use sao_plugin_sdk::wit::bindings::sao::plugin::{clock, telemetry};
-use sao_plugin_sdk::wit::{telemetry_error, wit_metrics, with_state, WitPlatform};
+use sao_plugin_sdk::wit::{telemetry_error, wit_severity, with_state, WitPlatform};
 use sao_plugin_sdk_vision::bindings::sao::plugin::vision;
 use sao_plugin_sdk_vision::bindings::Guest;
 use sao_plugin_sdk_vision::{Detection, Frame};
 
 use crate::analyzer::Analyzer;
 use crate::config::Config;
-use crate::host::{Host, Phase, Report, Severity};
+use crate::host::{Host, Phase, Report};
 
 thread_local! {
     /// The plugin's one analyzer, built by `init`.
@@ -21,17 +20,6 @@ thread_local! {
 }
 
 impl Host for WitPlatform {
-    fn snapshot(
-        &mut self,
-        camera: &str,
-        frame_id: u64,
-        highlight: &[u64],
-    ) -> Result<Vec<u8>, String> {
-        vision::snapshot(camera, Some(frame_id), highlight)
-            .map(|s| s.jpeg)
-            .map_err(|e| format!("{e:?}"))
-    }
-
     fn report(&mut self, report: &Report) -> Result<(), String> {
         telemetry::report(&telemetry::IncidentReport {
             kind: report.kind.clone(),
@@ -41,26 +29,12 @@ impl Host for WitPlatform {
                 Phase::Updated => telemetry::IncidentPhase::Updated,
                 Phase::Closed => telemetry::IncidentPhase::Closed,
             },
-            severity: match report.severity {
-                Severity::Info => telemetry::Severity::Info,
-                Severity::Warning => telemetry::Severity::Warning,
-                Severity::Critical => telemetry::Severity::Critical,
-            },
+            severity: wit_severity(report.severity),
             message: report.message.clone(),
             details: report.details.clone(),
             snapshot: report.snapshot.clone(),
         })
         .map_err(telemetry_error)
-    }
-
-    fn publish_with_details(
-        &mut self,
-        stream: &str,
-        metrics: &[(&str, f64, &str)],
-        details: &str,
-    ) -> Result<(), String> {
-        telemetry::publish_with_details(stream, &wit_metrics(metrics), details)
-            .map_err(telemetry_error)
     }
 }
 

@@ -1,11 +1,12 @@
 //! The plugin logic's only window on the world.
 //!
-//! Inside the pole the wasm component implements [`Host`] over the WIT imports (`vision`
-//! for snapshots, `telemetry` for incident reports and counts, plus the SDK's
-//! [`Platform`] for `kv` and `log`); natively (tests) an in-memory implementation runs
+//! Inside the pole the wasm component implements [`Host`] over `telemetry.report` for
+//! incident reports (the SDKs give [`Platform`] for `kv`, `log` and the counts'
+//! telemetry, and [`Snapshots`] over `vision`); natively (tests) an in-memory implementation runs
 //! the very same [`Analyzer`](crate::Analyzer).
 
 pub use sao_plugin_sdk::{EventState, LogLevel, Platform, Severity};
+pub use sao_plugin_sdk_vision::Snapshots;
 
 /// Where an incident stands in a report (mirrors WIT `telemetry.incident-phase`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,25 +39,8 @@ pub struct Report {
 }
 
 /// Everything the accident logic needs from the pole beyond the [`Platform`] every
-/// plugin has. Errors are human-readable messages; the logic logs them and carries on.
-pub trait Host: Platform {
-    /// Annotated JPEG of frame `frame_id` of `camera`, with the `highlight` track ids
-    /// boxed in red.
-    fn snapshot(
-        &mut self,
-        camera: &str,
-        frame_id: u64,
-        highlight: &[u64],
-    ) -> Result<Vec<u8>, String>;
-
+/// plugin has and the [`Snapshots`] of vision plugins. Errors are human-readable messages; the logic logs them and carries on.
+pub trait Host: Platform + Snapshots {
     /// Sends an incident report upstream (`…/evt/accident/{kind}`).
     fn report(&mut self, report: &Report) -> Result<(), String>;
-
-    /// Publishes telemetry on `stream` with a JSON `details` object.
-    fn publish_with_details(
-        &mut self,
-        stream: &str,
-        metrics: &[(&str, f64, &str)],
-        details: &str,
-    ) -> Result<(), String>;
 }

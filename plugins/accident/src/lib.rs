@@ -36,7 +36,7 @@ pub mod scene;
 
 pub use analyzer::Analyzer;
 pub use config::Config;
-pub use host::{EventState, Host, LogLevel, Phase, Platform, Report, Severity};
+pub use host::{EventState, Host, LogLevel, Phase, Platform, Report, Severity, Snapshots};
 pub use road_user::RoadUser;
 pub use sao_plugin_sdk_vision::{Detection, Frame};
 

@@ -5,11 +5,12 @@
 mod common;
 
 use common::{
-    play, road_config, scenario, Actor, Pole, CAMERA, EASTBOUND_Y, HEIGHT, JPEG, SHOULDER_Y,
-    START_MS, WESTBOUND_Y,
+    play, road_config, scenario, Actor, Pole, CAMERA, EASTBOUND_Y, HEIGHT, SHOULDER_Y, START_MS,
+    WESTBOUND_Y,
 };
 use sao_plugin_accident::incidents::OPEN_KEY;
-use sao_plugin_accident::{Analyzer, Config, Phase, Severity};
+use sao_plugin_accident::{Analyzer, Config, LogLevel, Phase, Severity};
+use sao_plugin_sdk_vision::snapshots::testing::{MemoryCamera, JPEG};
 use serde_json::{json, Value};
 
 /// Frames per second of the scenarios.
@@ -75,7 +76,10 @@ fn a_collision_is_one_incident_with_a_snapshot_and_ends_when_the_scene_clears() 
         "{car1}"
     );
     // The snapshot is of the judging frame with both cars highlighted.
-    assert_eq!(pole.snapshots, vec![(CAMERA.to_string(), 24, vec![1, 2])]);
+    assert_eq!(
+        pole.camera.requests,
+        vec![(CAMERA.to_string(), 24, vec![1, 2])]
+    );
     // The scene held while the cars stood (to 20 s), and cleared 10 s after.
     let closed = &pole.reports[1];
     let d = Pole::details(closed);
@@ -373,7 +377,10 @@ fn without_zones_only_collisions_are_found() {
 #[test]
 fn a_failed_snapshot_still_reports_the_incident() {
     let mut pole = Pole {
-        snapshot_error: Some("frame-expired(24)".into()),
+        camera: MemoryCamera {
+            error: Some("frame-expired(24)".into()),
+            ..MemoryCamera::default()
+        },
         ..Pole::default()
     };
     play(
@@ -384,10 +391,11 @@ fn a_failed_snapshot_still_reports_the_incident() {
     );
     let opened = &pole.reports_of("collision")[0];
     assert_eq!(opened.snapshot, None);
-    assert!(pole
-        .logs
-        .iter()
-        .any(|(_, m)| m.contains("without a snapshot: frame-expired")));
+    assert_eq!(
+        pole.base
+            .logged(LogLevel::Warn, "without a snapshot: frame-expired"),
+        1
+    );
 }
 
 #[test]
@@ -401,7 +409,7 @@ fn snapshots_can_be_turned_off() {
         &mut pole,
     );
     assert!(!pole.reports.is_empty());
-    assert!(pole.snapshots.is_empty());
+    assert!(pole.camera.requests.is_empty());
     assert!(pole.reports.iter().all(|r| r.snapshot.is_none()));
 }
 
@@ -415,7 +423,7 @@ fn incidents_open_at_a_restart_are_closed_and_forgotten() {
     }
     assert_eq!(analyzer.open_incidents().len(), 1);
     let id = analyzer.open_incidents()[0].id.clone();
-    let saved: Value = serde_json::from_slice(&pole.kv[OPEN_KEY]).unwrap();
+    let saved: Value = serde_json::from_slice(&pole.base.kv[OPEN_KEY]).unwrap();
     assert_eq!(saved[0]["id"], id.as_str());
 
     // The plugin restarts: track ids mean nothing any more.
@@ -430,7 +438,7 @@ fn incidents_open_at_a_restart_are_closed_and_forgotten() {
     let d = Pole::details(closed);
     assert_eq!(d["reason"], "plugin-restarted");
     assert_eq!(d["closed-ts"], restart);
-    let saved: Value = serde_json::from_slice(&pole.kv[OPEN_KEY]).unwrap();
+    let saved: Value = serde_json::from_slice(&pole.base.kv[OPEN_KEY]).unwrap();
     assert_eq!(saved, json!([]));
     // A second restart closes nothing again.
     let before = pole.reports.len();
@@ -473,8 +481,8 @@ fn traffic_is_counted_per_class_direction_and_period() {
     );
 
     assert!(pole.reports.is_empty(), "{:#?}", pole.reports);
-    assert_eq!(pole.records.len(), 2, "{:#?}", pole.records);
-    let first = &pole.records[0];
+    assert_eq!(pole.base.records.len(), 2, "{:#?}", pole.base.records);
+    let first = &pole.base.records[0];
     assert_eq!(first.stream, "traffic");
     assert_eq!(first.metric("car"), Some(3.0));
     assert_eq!(first.metric("person"), Some(1.0));
@@ -496,7 +504,7 @@ fn traffic_is_counted_per_class_direction_and_period() {
             },
         })
     );
-    let second = &pole.records[1];
+    let second = &pole.base.records[1];
     assert_eq!(second.metric("car"), Some(1.0));
     assert_eq!(second.metric("motorcycle"), Some(1.0));
     assert_eq!(second.metric("vehicles"), Some(2.0));
@@ -532,7 +540,7 @@ fn a_calibrated_camera_reports_speeds_in_kmh_and_compass_directions() {
         config.clone(),
         &mut pole,
     );
-    let record = &pole.records[0];
+    let record = &pole.base.records[0];
     assert_eq!(
         record.details["by-direction"],
         json!({"east": {"car": 1}, "west": {"car": 1}})

@@ -1,12 +1,12 @@
-//! The wasm component: the exported handlers, and [`Host`] over the imported `alarm` and
-//! `telemetry` interfaces (the rest of the pole comes from the SDK's [`WitPlatform`]).
+//! The wasm component: the exported handlers, and [`Host`] over the imported `alarm`
+//! interface (the rest of the pole comes from the SDK's [`WitPlatform`]).
 
 use std::cell::RefCell;
 
+use sao_plugin_sdk::wit::bindings::sao::plugin::alarm;
 use sao_plugin_sdk::wit::bindings::sao::plugin::types::Reading;
-use sao_plugin_sdk::wit::bindings::sao::plugin::{alarm, telemetry};
 use sao_plugin_sdk::wit::bindings::Guest;
-use sao_plugin_sdk::wit::{alarm_error, telemetry_error, wit_metrics, with_state, WitPlatform};
+use sao_plugin_sdk::wit::{alarm_error, with_state, WitPlatform};
 
 use crate::config::Config;
 use crate::host::Host;
@@ -18,16 +18,6 @@ thread_local! {
 }
 
 impl Host for WitPlatform {
-    fn publish_with_details(
-        &mut self,
-        stream: &str,
-        metrics: &[(&str, f64, &str)],
-        details: &str,
-    ) -> Result<(), String> {
-        telemetry::publish_with_details(stream, &wit_metrics(metrics), details)
-            .map_err(telemetry_error)
-    }
-
     fn raise_output(&mut self, outputs: &[String], message: &str) -> Result<u64, String> {
         alarm::raise(outputs, alarm::Level::Advisory, message).map_err(alarm_error)
     }

@@ -1,7 +1,7 @@
 //! The monitor's only window on the world.
 //!
-//! Inside the pole the wasm component implements [`Host`] over the WIT imports (`alarm`
-//! and `telemetry.publish-with-details`, plus the SDK's [`Platform`]); natively (tests)
+//! Inside the pole the wasm component implements [`Host`] over the WIT `alarm` import
+//! (the SDK's [`Platform`] gives the rest); natively (tests)
 //! an in-memory implementation runs the very same [`Monitor`](crate::Monitor) logic.
 
 pub use sao_plugin_sdk::{EventState, LogLevel, Platform, Severity};
@@ -9,14 +9,6 @@ pub use sao_plugin_sdk::{EventState, LogLevel, Platform, Severity};
 /// What the air-quality logic needs from the pole beyond the [`Platform`] every plugin
 /// has. Errors are human-readable messages.
 pub trait Host: Platform {
-    /// Publishes one telemetry record on `stream` with a JSON `details` object.
-    fn publish_with_details(
-        &mut self,
-        stream: &str,
-        metrics: &[(&str, f64, &str)],
-        details: &str,
-    ) -> Result<(), String>;
-
     /// Switches on the local `outputs` (an advisory-level alarm, e.g. a coloured beacon)
     /// and returns the alarm's id.
     fn raise_output(&mut self, outputs: &[String], message: &str) -> Result<u64, String>;

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use sao_plugin_air_quality::aqi::{self, Pollutant, Standard};
-use sao_plugin_air_quality::{Config, EventState, Host, LogLevel, Monitor, Platform, Severity};
+use sao_plugin_air_quality::{Config, EventState, Host, Monitor};
+use sao_plugin_sdk::testing::{MemoryPlatform, MemoryPole};
 use serde_json::Value;
 
 /// 2026-11-21T00:00:00+07:00
@@ -12,78 +13,43 @@ const MIDNIGHT: u64 = 1_795_194_000_000;
 const MIN: u64 = 60_000;
 const HOUR: u64 = 60 * MIN;
 
-/// A pole in memory.
+/// A pole in memory: the SDK's platform, and the beacon's outputs.
 #[derive(Default)]
 struct MemoryHost {
-    kv: BTreeMap<String, Vec<u8>>,
-    /// Stream, metrics by name, details.
-    records: Vec<(String, BTreeMap<String, f64>, Value)>,
-    events: Vec<(String, EventState, Value)>,
-    logs: Vec<String>,
+    base: MemoryPlatform,
     /// Alarm id → outputs, while on.
     outputs_on: BTreeMap<u64, Vec<String>>,
     next_alarm: u64,
 }
 
 impl MemoryHost {
-    fn stream(&self, name: &str) -> Vec<&(String, BTreeMap<String, f64>, Value)> {
-        self.records.iter().filter(|r| r.0 == name).collect()
+    /// The records of `name`: stream, metrics by name, details.
+    fn stream(&self, name: &str) -> Vec<(String, BTreeMap<String, f64>, Value)> {
+        let records = self.base.stream(name).into_iter();
+        records
+            .map(|r| {
+                let metrics = r.metrics.iter().map(|(n, v, _)| (n.clone(), *v)).collect();
+                (r.stream.clone(), metrics, r.details.clone())
+            })
+            .collect()
+    }
+
+    /// The events: kind, state, details.
+    fn events(&self) -> Vec<(String, EventState, Value)> {
+        let events = self.base.events.iter();
+        events
+            .map(|e| (e.kind.clone(), e.state, e.details.clone()))
+            .collect()
     }
 }
 
-impl Platform for MemoryHost {
-    fn kv_get(&mut self, key: &str) -> Result<Option<Vec<u8>>, String> {
-        Ok(self.kv.get(key).cloned())
-    }
-    fn kv_set(&mut self, key: &str, value: &[u8]) -> Result<(), String> {
-        self.kv.insert(key.into(), value.to_vec());
-        Ok(())
-    }
-    fn publish(&mut self, stream: &str, metrics: &[(&str, f64, &str)]) -> Result<(), String> {
-        self.publish_with_details(stream, metrics, "")
-    }
-    fn event(
-        &mut self,
-        kind: &str,
-        state: EventState,
-        _severity: Severity,
-        _message: &str,
-        details: &str,
-    ) -> Result<(), String> {
-        let details = serde_json::from_str(details).map_err(|e| e.to_string())?;
-        self.events.push((kind.into(), state, details));
-        Ok(())
-    }
-    fn log(&mut self, _level: LogLevel, message: &str) {
-        self.logs.push(message.into());
-    }
-    fn utc_offset_minutes(&mut self) -> i32 {
-        420
-    }
-    fn location(&mut self) -> (f64, f64) {
-        (13.69, 101.07)
+impl MemoryPole for MemoryHost {
+    fn memory(&mut self) -> &mut MemoryPlatform {
+        &mut self.base
     }
 }
 
 impl Host for MemoryHost {
-    fn publish_with_details(
-        &mut self,
-        stream: &str,
-        metrics: &[(&str, f64, &str)],
-        details: &str,
-    ) -> Result<(), String> {
-        let metrics = metrics
-            .iter()
-            .map(|&(n, v, _)| (n.to_string(), v))
-            .collect();
-        let details = if details.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(details).map_err(|e| e.to_string())?
-        };
-        self.records.push((stream.into(), metrics, details));
-        Ok(())
-    }
     fn raise_output(&mut self, outputs: &[String], _message: &str) -> Result<u64, String> {
         self.next_alarm += 1;
         self.outputs_on.insert(self.next_alarm, outputs.to_vec());
@@ -159,7 +125,7 @@ fn hourly_aqi_is_provisional_until_the_window_is_complete_then_valid() {
             .is_empty());
         assert_eq!(details["averaging-hours"]["pm25"], 24);
     }
-    assert!(host.events.is_empty(), "flat air raises nothing");
+    assert!(host.base.events.is_empty(), "flat air raises nothing");
 }
 
 #[test]
@@ -175,8 +141,8 @@ fn readings_in_a_wrong_unit_are_refused_not_averaged() {
         monitor.tick(t, &mut host).unwrap();
     }
     assert!(host.stream("aqi").is_empty());
-    let refusals: Vec<_> = host.logs.iter().filter(|l| l.contains("mg/m3")).collect();
-    assert_eq!(refusals.len(), 1, "logged once: {:?}", host.logs);
+    let refusals = host.base.logs.iter().filter(|(_, l)| l.contains("mg/m3"));
+    assert_eq!(refusals.count(), 1, "logged once: {:?}", host.base.logs);
 }
 
 #[test]
@@ -262,19 +228,20 @@ fn a_rising_trend_warns_before_the_level_is_reached() {
         MIDNIGHT + 72 * HOUR,
         |t| 10.0 + (t.saturating_sub(MIDNIGHT + 24 * HOUR) as f64 / HOUR as f64),
     );
+    let events = host.events();
     let raised = |kind: &str| {
-        host.events
+        events
             .iter()
             .position(|(k, s, _)| k == kind && *s == EventState::Raised)
-            .unwrap_or_else(|| panic!("no {kind} raised: {:?}", host.events))
+            .unwrap_or_else(|| panic!("no {kind} raised: {events:?}"))
     };
     let forecast = raised("aqi-forecast");
     let exceeded = raised("aqi-exceeded");
     assert!(forecast < exceeded);
-    assert!(host.events[forecast].2["projected"].as_f64().unwrap() >= 100.0);
+    assert!(events[forecast].2["projected"].as_f64().unwrap() >= 100.0);
     // Reaching the level ends the forecast; the exceeded alert takes over.
-    assert_eq!(host.events[forecast + 1].0, "aqi-forecast");
-    assert_eq!(host.events[forecast + 1].1, EventState::Cleared);
+    assert_eq!(events[forecast + 1].0, "aqi-forecast");
+    assert_eq!(events[forecast + 1].1, EventState::Cleared);
 }
 
 #[test]
@@ -291,7 +258,7 @@ fn completed_days_report_time_in_band() {
     );
     let days = host.stream("kpi-daily");
     assert_eq!(days.len(), 1);
-    let (_, metrics, details) = days[0];
+    let (_, metrics, details) = &days[0];
     assert_eq!(details["date"], "2026-11-21");
     // The first AQI comes at 01:00 and holds until the next: 23 hours in band 2.
     assert_eq!(metrics["band-2-hours"], 23.0);

@@ -4,9 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
-use sao_plugin_dimming::{
-    Config, Controller, EventState, Host, Lamp, LogLevel, Platform, Severity,
-};
+use sao_plugin_dimming::{Config, Controller, EventState, Host, Lamp, Severity};
+use sao_plugin_sdk::testing::{MemoryPlatform, MemoryPole, Record};
 use sun::SunPhase;
 
 const LAT: f64 = 13.69;
@@ -14,20 +13,15 @@ const LON: f64 = 101.07;
 const OFFSET_MIN: i32 = 420;
 const MINUTE: u64 = 60_000;
 
-/// One published telemetry record: stream and `(name, value, unit)` metrics.
-type Record = (String, Vec<(String, f64, String)>);
-
-/// A pole in memory: lamps whose meters integrate their level, a kv map, and logs of
-/// everything published.
+/// A pole in memory: lamps whose meters integrate their level, and the SDK's platform
+/// recording everything published.
 struct MemoryHost {
     now_ms: u64,
     lamps: Vec<Lamp>,
     levels: BTreeMap<String, f32>,
     meters: BTreeMap<String, f64>,
     metered_to: u64,
-    kv: BTreeMap<String, Vec<u8>>,
-    published: Vec<Record>,
-    events: Vec<(String, EventState)>,
+    base: MemoryPlatform,
     set_calls: Vec<(u64, f32, u32)>,
     failing: BTreeSet<String>,
 }
@@ -43,9 +37,11 @@ impl MemoryHost {
             levels: BTreeMap::new(),
             meters: BTreeMap::new(),
             metered_to: now_ms,
-            kv: BTreeMap::new(),
-            published: Vec::new(),
-            events: Vec::new(),
+            base: MemoryPlatform {
+                utc_offset_minutes: OFFSET_MIN,
+                location: (LAT, LON),
+                ..MemoryPlatform::default()
+            },
             set_calls: Vec::new(),
             failing: BTreeSet::new(),
         }
@@ -63,7 +59,7 @@ impl MemoryHost {
     }
 
     fn stream(&self, name: &str) -> Vec<&Record> {
-        self.published.iter().filter(|(s, _)| s == name).collect()
+        self.base.stream(name)
     }
 }
 
@@ -91,47 +87,9 @@ impl Host for MemoryHost {
     }
 }
 
-impl Platform for MemoryHost {
-    fn kv_get(&mut self, key: &str) -> Result<Option<Vec<u8>>, String> {
-        Ok(self.kv.get(key).cloned())
-    }
-
-    fn kv_set(&mut self, key: &str, value: &[u8]) -> Result<(), String> {
-        self.kv.insert(key.to_string(), value.to_vec());
-        Ok(())
-    }
-
-    fn publish(&mut self, stream: &str, metrics: &[(&str, f64, &str)]) -> Result<(), String> {
-        let metrics = metrics
-            .iter()
-            .map(|&(n, v, u)| (n.to_string(), v, u.to_string()))
-            .collect();
-        self.published.push((stream.to_string(), metrics));
-        Ok(())
-    }
-
-    fn event(
-        &mut self,
-        kind: &str,
-        state: EventState,
-        severity: Severity,
-        _message: &str,
-        details: &str,
-    ) -> Result<(), String> {
-        assert_eq!(severity, Severity::Warning);
-        assert!(details.contains("main"), "{details}");
-        self.events.push((kind.to_string(), state));
-        Ok(())
-    }
-
-    fn log(&mut self, _level: LogLevel, _message: &str) {}
-
-    fn utc_offset_minutes(&mut self) -> i32 {
-        OFFSET_MIN
-    }
-
-    fn location(&mut self) -> (f64, f64) {
-        (LAT, LON)
+impl MemoryPole for MemoryHost {
+    fn memory(&mut self) -> &mut MemoryPlatform {
+        &mut self.base
     }
 }
 
@@ -181,7 +139,7 @@ fn parse(json: &str) -> Config {
 }
 
 fn metric(record: &Record, name: &str) -> f64 {
-    record.1.iter().find(|(n, _, _)| n == name).unwrap().1
+    record.metric(name).unwrap()
 }
 
 #[test]
@@ -416,7 +374,7 @@ fn a_restarted_controller_resumes_its_accounts() {
         host.stream("energy-daily"),
     );
     assert_eq!((a.len(), b.len()), (1, 1));
-    for (x, y) in a[0].1.iter().zip(&b[0].1) {
+    for (x, y) in a[0].metrics.iter().zip(&b[0].metrics) {
         assert_eq!(x.0, y.0);
         assert!((x.1 - y.1).abs() < 1e-9, "{}: {} vs {}", x.0, x.1, y.1);
     }
@@ -438,7 +396,8 @@ fn lamp_faults_raise_and_clear_one_event() {
         let result = controller.tick(t, &mut host);
         assert_eq!(result.is_err(), (3..6).contains(&minute), "minute {minute}");
     }
-    let kinds: Vec<_> = host.events.iter().map(|(k, s)| (k.as_str(), *s)).collect();
+    let events = &host.base.events;
+    let kinds: Vec<_> = events.iter().map(|e| (e.kind.as_str(), e.state)).collect();
     assert_eq!(
         kinds,
         [
@@ -446,6 +405,10 @@ fn lamp_faults_raise_and_clear_one_event() {
             ("lamp-fault", EventState::Cleared)
         ]
     );
+    for event in events {
+        assert_eq!(event.severity, Severity::Warning);
+        assert_eq!(event.details["lamp"], "main", "{:?}", event.details);
+    }
 }
 
 #[test]

@@ -1,15 +1,12 @@
 //! The wasm component: the exported handlers of world `vision-plugin`, and [`Host`] over
-//! the imported `vision`, `alarm` and `telemetry` interfaces (the rest of the pole comes
-//! from the SDK's [`WitPlatform`]).
+//! the imported `alarm` interface (the rest of the pole comes from the SDKs'
+//! [`WitPlatform`]).
 
 use std::cell::RefCell;
 
 use sao_plugin_sdk::wit::bindings::sao::plugin::alarm::{self, AlarmRequest as WitRequest};
-use sao_plugin_sdk::wit::bindings::sao::plugin::telemetry;
 use sao_plugin_sdk::wit::bindings::sao::plugin::types::Reading;
-use sao_plugin_sdk::wit::{
-    alarm_request_error, telemetry_error, wit_metrics, with_state, WitPlatform,
-};
+use sao_plugin_sdk::wit::{alarm_request_error, with_state, WitPlatform};
 use sao_plugin_sdk_vision::bindings::sao::plugin::vision;
 use sao_plugin_sdk_vision::bindings::Guest;
 
@@ -42,17 +39,6 @@ fn wit_request(r: &AlarmRequest) -> WitRequest {
 }
 
 impl Host for WitPlatform {
-    fn snapshot(
-        &mut self,
-        camera: &str,
-        frame_id: u64,
-        highlight: &[u64],
-    ) -> Result<Vec<u8>, String> {
-        vision::snapshot(camera, Some(frame_id), highlight)
-            .map(|s| s.jpeg)
-            .map_err(|e| format!("{e:?}"))
-    }
-
     fn sound_alarm(&mut self, request: &AlarmRequest) -> Result<u64, String> {
         alarm::sound(&wit_request(request)).map_err(alarm_request_error)
     }
@@ -67,16 +53,6 @@ impl Host for WitPlatform {
 
     fn alarm_active(&mut self, id: u64) -> bool {
         alarm::status(id).is_some()
-    }
-
-    fn publish_with_details(
-        &mut self,
-        stream: &str,
-        metrics: &[(&str, f64, &str)],
-        details: &str,
-    ) -> Result<(), String> {
-        telemetry::publish_with_details(stream, &wit_metrics(metrics), details)
-            .map_err(telemetry_error)
     }
 }
 

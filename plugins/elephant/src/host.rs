@@ -1,13 +1,14 @@
 //! The watch's only window on the world.
 //!
-//! Inside the pole the wasm component implements [`Host`] over the WIT imports (`vision`
-//! for snapshots, `alarm` for the 0.1.1 alarm requests, `telemetry` for the movement
-//! records, plus the SDK's [`Platform`] for `kv` and `log`); natively (tests) any
-//! in-memory implementation runs the very same [`Watch`](crate::Watch) logic.
+//! Inside the pole the wasm component implements [`Host`] over the WIT `alarm` imports
+//! for the 0.1.1 alarm requests (the SDKs give [`Platform`] for `kv`, `log` and the
+//! movement records, and [`Snapshots`] over `vision`); natively (tests) any in-memory
+//! implementation runs the very same [`Watch`](crate::Watch) logic.
 
 use serde::{Deserialize, Serialize};
 
 pub use sao_plugin_sdk::{EventState, LogLevel, Platform, Severity};
+pub use sao_plugin_sdk_vision::Snapshots;
 
 /// Alarm urgency (mirrors WIT `alarm.level`), ordered from the least to the most urgent.
 /// In config JSON it is spelled `advisory`, `warning` or `emergency`.
@@ -42,17 +43,8 @@ pub struct AlarmRequest {
 }
 
 /// Everything the elephant logic needs from the pole beyond the [`Platform`] every
-/// plugin has. Errors are human-readable messages; the watch logs them and carries on.
-pub trait Host: Platform {
-    /// Annotated JPEG of frame `frame_id` of `camera`, with the `highlight` track ids
-    /// boxed in red.
-    fn snapshot(
-        &mut self,
-        camera: &str,
-        frame_id: u64,
-        highlight: &[u64],
-    ) -> Result<Vec<u8>, String>;
-
+/// plugin has and the [`Snapshots`] of vision plugins. Errors are human-readable messages; the watch logs them and carries on.
+pub trait Host: Platform + Snapshots {
     /// Sounds a local alarm and sends the alert upstream; returns its id.
     fn sound_alarm(&mut self, request: &AlarmRequest) -> Result<u64, String>;
 
@@ -65,12 +57,4 @@ pub trait Host: Platform {
     /// Whether alarm `id` is still active on the pole (the engine may have ended it by
     /// rule).
     fn alarm_active(&mut self, id: u64) -> bool;
-
-    /// Publishes telemetry on `stream` with a JSON `details` object.
-    fn publish_with_details(
-        &mut self,
-        stream: &str,
-        metrics: &[(&str, f64, &str)],
-        details: &str,
-    ) -> Result<(), String>;
 }

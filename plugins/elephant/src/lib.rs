@@ -30,7 +30,9 @@ pub mod watch;
 pub use config::Config;
 pub use detections::{Detection, Frame, PathPoint};
 pub use direction::{Direction, Heading};
-pub use host::{AlarmLevel, AlarmRequest, EventState, Host, LogLevel, Platform, Severity};
+pub use host::{
+    AlarmLevel, AlarmRequest, EventState, Host, LogLevel, Platform, Severity, Snapshots,
+};
 pub use sighting::{Observation, Sightings};
 pub use watch::Watch;
 

@@ -3,19 +3,15 @@
 
 mod common;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use common::{detection, elephant, frame, CAMERA};
 use sao_plugin_elephant::config::Confirm;
 use sao_plugin_elephant::watch::SAVE_EVERY_MS;
-use sao_plugin_elephant::{
-    AlarmLevel, AlarmRequest, Config, Detection, EventState, Host, LogLevel, Platform, Severity,
-    Watch,
-};
+use sao_plugin_elephant::{AlarmLevel, AlarmRequest, Config, Detection, Host, LogLevel, Watch};
+use sao_plugin_sdk::testing::{MemoryPlatform, MemoryPole};
+use sao_plugin_sdk_vision::snapshots::testing::{MemoryCamera, MemoryCameraPole, JPEG};
 use serde_json::{json, Value};
-
-/// What the pole's snapshots return.
-const JPEG: &[u8] = b"\xff\xd8 annotated frame \xff\xd9";
 
 /// 2026-11-21T19:00:00+07:00.
 const START_MS: u64 = 1_795_262_400_000;
@@ -30,18 +26,11 @@ const FOREST_VILLAGE: &str = r#"{
     "approach": {"from": "forest", "to": "village"}
 }"#;
 
-/// One telemetry record: stream, `(name, value, unit)` metrics, details.
-#[derive(Debug)]
-struct Record {
-    stream: String,
-    metrics: Vec<(String, f64, String)>,
-    details: Value,
-}
-
 /// A pole in memory, recording every call.
 #[derive(Default)]
 struct Pole {
-    kv: HashMap<String, Vec<u8>>,
+    base: MemoryPlatform,
+    camera: MemoryCamera,
     /// Alarm ids handed out so far.
     issued: u64,
     /// Alarms the pole's engine holds active.
@@ -49,85 +38,31 @@ struct Pole {
     sounded: Vec<(u64, AlarmRequest)>,
     updated: Vec<(u64, AlarmRequest)>,
     cleared: Vec<u64>,
-    /// Snapshot requests: camera, frame, highlighted tracks.
-    snapshots: Vec<(String, u64, Vec<u64>)>,
-    /// Snapshots fail with this message.
-    snapshot_error: Option<String>,
     /// The next this many `sound_alarm` calls fail.
     sound_failures: u32,
     /// The next this many `clear_alarm` calls fail.
     clear_failures: u32,
-    records: Vec<Record>,
-    logs: Vec<(LogLevel, String)>,
 }
 
 impl Pole {
-    fn logged(&self, level: LogLevel, text: &str) -> usize {
-        let matching = self
-            .logs
-            .iter()
-            .filter(|(l, m)| *l == level && m.contains(text));
-        matching.count()
-    }
-
     fn saved_incident(&self) -> Value {
-        serde_json::from_slice(&self.kv["incident"]).unwrap()
+        serde_json::from_slice(&self.base.kv["incident"]).unwrap()
     }
 }
 
-impl Platform for Pole {
-    fn kv_get(&mut self, key: &str) -> Result<Option<Vec<u8>>, String> {
-        Ok(self.kv.get(key).cloned())
+impl MemoryPole for Pole {
+    fn memory(&mut self) -> &mut MemoryPlatform {
+        &mut self.base
     }
+}
 
-    fn kv_set(&mut self, key: &str, value: &[u8]) -> Result<(), String> {
-        self.kv.insert(key.to_string(), value.to_vec());
-        Ok(())
-    }
-
-    fn publish(&mut self, stream: &str, _metrics: &[(&str, f64, &str)]) -> Result<(), String> {
-        panic!("the watch publishes {stream} without details");
-    }
-
-    fn event(
-        &mut self,
-        kind: &str,
-        _state: EventState,
-        _severity: Severity,
-        _message: &str,
-        _details: &str,
-    ) -> Result<(), String> {
-        panic!("the watch raises event {kind} instead of an alarm");
-    }
-
-    fn log(&mut self, level: LogLevel, message: &str) {
-        self.logs.push((level, message.to_string()));
-    }
-
-    fn utc_offset_minutes(&mut self) -> i32 {
-        420
-    }
-
-    fn location(&mut self) -> (f64, f64) {
-        (13.69, 101.07)
+impl MemoryCameraPole for Pole {
+    fn camera(&mut self) -> &mut MemoryCamera {
+        &mut self.camera
     }
 }
 
 impl Host for Pole {
-    fn snapshot(
-        &mut self,
-        camera: &str,
-        frame_id: u64,
-        highlight: &[u64],
-    ) -> Result<Vec<u8>, String> {
-        self.snapshots
-            .push((camera.to_string(), frame_id, highlight.to_vec()));
-        match &self.snapshot_error {
-            Some(e) => Err(e.clone()),
-            None => Ok(JPEG.to_vec()),
-        }
-    }
-
     fn sound_alarm(&mut self, request: &AlarmRequest) -> Result<u64, String> {
         if self.sound_failures > 0 {
             self.sound_failures -= 1;
@@ -163,23 +98,6 @@ impl Host for Pole {
     fn alarm_active(&mut self, id: u64) -> bool {
         self.active.contains(&id)
     }
-
-    fn publish_with_details(
-        &mut self,
-        stream: &str,
-        metrics: &[(&str, f64, &str)],
-        details: &str,
-    ) -> Result<(), String> {
-        self.records.push(Record {
-            stream: stream.to_string(),
-            metrics: metrics
-                .iter()
-                .map(|&(n, v, u)| (n.to_string(), v, u.to_string()))
-                .collect(),
-            details: serde_json::from_str(details).map_err(|e| e.to_string())?,
-        });
-        Ok(())
-    }
 }
 
 /// A watch on a pole, with the pole's clock and the camera's frame counter.
@@ -191,6 +109,17 @@ struct Rig {
     frame_id: u64,
     /// Time between detector frames.
     step_ms: u64,
+}
+
+impl Drop for Rig {
+    /// The watch speaks through alarms and its movement records only.
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            assert!(self.pole.base.events.is_empty(), "{:?}", self.pole.base.events);
+            let plain = self.pole.base.records.iter().filter(|r| r.details.is_null());
+            assert_eq!(plain.count(), 0, "every record carries its details");
+        }
+    }
 }
 
 impl Rig {
@@ -260,8 +189,8 @@ fn a_single_frame_or_two_of_five_never_alarm() {
     rig.tick_at(rig.now_ms + 600_000);
     let pole = &rig.pole;
     assert!(pole.sounded.is_empty() && pole.updated.is_empty());
-    assert!(pole.cleared.is_empty() && pole.records.is_empty());
-    assert!(pole.snapshots.is_empty());
+    assert!(pole.cleared.is_empty() && pole.base.records.is_empty());
+    assert!(pole.camera.requests.is_empty());
 }
 
 #[test]
@@ -301,12 +230,12 @@ fn three_of_five_alarm_exactly_once() {
         })
     );
     assert_eq!(
-        rig.pole.snapshots,
+        rig.pole.camera.requests,
         [(CAMERA.to_string(), rig.frame_id, vec![7])]
     );
     assert_ne!(rig.pole.saved_incident(), Value::Null);
     assert!(rig.pole.active.contains(id));
-    assert_eq!(rig.pole.logged(LogLevel::Info, "confirmed"), 1);
+    assert_eq!(rig.pole.base.logged(LogLevel::Info, "confirmed"), 1);
 
     // The elephant stays: nothing more to say.
     rig.frames(100, |_| vec![elephant(7, 0.5, 0.5)]);
@@ -395,8 +324,8 @@ fn a_lone_elephant_whose_track_breaks_is_one_elephant() {
     rig.tick_at(rig.now_ms + 120_000);
     assert_eq!(rig.pole.sounded.len(), 1);
     assert!(rig.pole.updated.is_empty(), "{:?}", rig.pole.updated);
-    assert_eq!(rig.pole.records.len(), 1);
-    assert_eq!(rig.pole.records[0].details["count"], 1);
+    assert_eq!(rig.pole.base.records.len(), 1);
+    assert_eq!(rig.pole.base.records[0].details["count"], 1);
 }
 
 #[test]
@@ -562,7 +491,7 @@ fn updates_are_rate_limited_but_a_level_rise_is_not() {
     assert_eq!(details(update)["direction"]["approaching"], false);
 
     // Every message carried a fresh snapshot.
-    assert_eq!(rig.pole.snapshots.len(), 4);
+    assert_eq!(rig.pole.camera.requests.len(), 4);
     assert!(requests(&rig.pole).all(|r| r.snapshot.as_deref() == Some(JPEG)));
 }
 
@@ -576,12 +505,12 @@ fn the_all_clear_ends_the_incident_and_rearms() {
     let id = rig.pole.sounded[0].0;
     rig.frames(50, |_| vec![]);
     rig.tick_at(last_ms + 119_999);
-    assert!(rig.pole.cleared.is_empty() && rig.pole.records.is_empty());
+    assert!(rig.pole.cleared.is_empty() && rig.pole.base.records.is_empty());
 
     rig.tick_at(last_ms + 120_000);
     assert_eq!(rig.pole.cleared, [id]);
-    assert_eq!(rig.pole.records.len(), 1);
-    let record = &rig.pole.records[0];
+    assert_eq!(rig.pole.base.records.len(), 1);
+    let record = &rig.pole.base.records[0];
     assert_eq!(record.stream, "movement");
     assert_eq!(
         record.metrics,
@@ -621,13 +550,13 @@ fn the_all_clear_ends_the_incident_and_rearms() {
     assert!((start.2 - 0.5).abs() < 1e-3);
     assert!(path.windows(2).all(|w| point(&w[0]).0 < point(&w[1]).0));
     assert_eq!(rig.pole.saved_incident(), Value::Null);
-    assert_eq!(rig.pole.logged(LogLevel::Info, "all-clear"), 1);
+    assert_eq!(rig.pole.base.logged(LogLevel::Info, "all-clear"), 1);
 
     // Once only.
     rig.frames(10, |_| vec![]);
     rig.tick_at(rig.now_ms + 600_000);
     assert_eq!(rig.pole.cleared.len(), 1);
-    assert_eq!(rig.pole.records.len(), 1);
+    assert_eq!(rig.pole.base.records.len(), 1);
 
     // Re-armed: the next confirmation is a new incident with a new alarm.
     rig.frames(3, |_| vec![elephant(8, 0.5, 0.5)]);
@@ -646,19 +575,19 @@ fn the_all_clear_also_comes_with_a_frame() {
     // first incident and opens a second one.
     rig.frame(&[elephant(7, 0.5, 0.5)]);
     assert_eq!(rig.pole.cleared.len(), 1);
-    assert_eq!(rig.pole.records.len(), 1);
+    assert_eq!(rig.pole.base.records.len(), 1);
     assert_eq!(rig.pole.sounded.len(), 2);
 }
 
 #[test]
 fn a_failed_snapshot_still_sounds_the_alarm() {
     let mut rig = Rig::new("{}");
-    rig.pole.snapshot_error = Some("frame 12 expired".into());
+    rig.pole.camera.error = Some("frame 12 expired".into());
     rig.frames(3, |_| vec![elephant(7, 0.5, 0.5)]);
     assert_eq!(rig.pole.sounded.len(), 1);
     assert_eq!(rig.pole.sounded[0].1.snapshot, None);
-    assert_eq!(rig.pole.snapshots.len(), 1);
-    assert_eq!(rig.pole.logged(LogLevel::Warn, "frame 12 expired"), 1);
+    assert_eq!(rig.pole.camera.requests.len(), 1);
+    assert_eq!(rig.pole.base.logged(LogLevel::Warn, "frame 12 expired"), 1);
 }
 
 #[test]
@@ -667,7 +596,7 @@ fn snapshots_can_be_turned_off() {
     rig.frames(3, |_| vec![elephant(7, 0.5, 0.5)]);
     let request = &rig.pole.sounded[0].1;
     assert_eq!((&request.snapshot, &request.voice), (&None, &None));
-    assert!(rig.pole.snapshots.is_empty());
+    assert!(rig.pole.camera.requests.is_empty());
 }
 
 #[test]
@@ -677,16 +606,16 @@ fn a_failed_alarm_is_retried_on_the_next_frame() {
     rig.frames(3, |_| vec![elephant(7, 0.5, 0.5)]);
     let confirmed_frame = rig.frame_id;
     assert!(rig.pole.sounded.is_empty());
-    assert_eq!(rig.pole.logged(LogLevel::Error, "cannot sound"), 1);
+    assert_eq!(rig.pole.base.logged(LogLevel::Error, "cannot sound"), 1);
     // The scene is clear, but the alarm is still owed.
     rig.frame(&[]);
     assert!(rig.pole.sounded.is_empty());
-    assert_eq!(rig.pole.logged(LogLevel::Error, "cannot sound"), 2);
+    assert_eq!(rig.pole.base.logged(LogLevel::Error, "cannot sound"), 2);
     rig.frame(&[]);
     assert_eq!(rig.pole.sounded.len(), 1);
     let request = &rig.pole.sounded[0].1;
     assert_eq!(details(request)["frame-id"], confirmed_frame);
-    assert_eq!(rig.pole.snapshots[2].1, confirmed_frame);
+    assert_eq!(rig.pole.camera.requests[2].1, confirmed_frame);
 }
 
 #[test]
@@ -697,11 +626,11 @@ fn a_failed_clear_is_retried() {
     rig.pole.clear_failures = 1;
     let quiet_ms = rig.now_ms + 120_000;
     rig.tick_at(quiet_ms);
-    assert!(rig.pole.cleared.is_empty() && rig.pole.records.is_empty());
-    assert_eq!(rig.pole.logged(LogLevel::Error, "cannot clear"), 1);
+    assert!(rig.pole.cleared.is_empty() && rig.pole.base.records.is_empty());
+    assert_eq!(rig.pole.base.logged(LogLevel::Error, "cannot clear"), 1);
     rig.tick_at(quiet_ms + 10_000);
     assert_eq!(rig.pole.cleared, [id]);
-    assert_eq!(rig.pole.records.len(), 1);
+    assert_eq!(rig.pole.base.records.len(), 1);
 }
 
 #[test]
@@ -711,7 +640,7 @@ fn a_restarted_watch_adopts_the_active_incident() {
     rig.frames(5, |_| vec![elephant(7, 0.5, 0.5)]);
     let (id, sound) = rig.pole.sounded[0].clone();
     rig.restart();
-    assert_eq!(rig.pole.logged(LogLevel::Info, "resumed"), 1);
+    assert_eq!(rig.pole.base.logged(LogLevel::Info, "resumed"), 1);
 
     // A second elephant joins: the adopted alarm is updated.
     rig.frames(5, |_| vec![elephant(7, 0.5, 0.5), elephant(8, 0.7, 0.5)]);
@@ -728,7 +657,7 @@ fn a_restarted_watch_adopts_the_active_incident() {
     // And cleared at the all-clear.
     rig.tick_at(rig.now_ms + 120_000);
     assert_eq!(rig.pole.cleared, [id]);
-    assert_eq!(rig.pole.records[0].details["incident"], id);
+    assert_eq!(rig.pole.base.records[0].details["incident"], id);
 }
 
 #[test]
@@ -744,7 +673,7 @@ fn a_restarted_watch_knows_when_the_herd_was_last_seen() {
     assert!(rig.pole.cleared.is_empty());
     rig.tick_at(last_ms + 120_000);
     assert_eq!(rig.pole.cleared, [id]);
-    let end_ms = rig.pole.records[0].details["end-ts"].as_u64().unwrap();
+    let end_ms = rig.pole.base.records[0].details["end-ts"].as_u64().unwrap();
     assert!(end_ms + SAVE_EVERY_MS >= last_ms && end_ms <= last_ms);
 }
 
@@ -755,10 +684,10 @@ fn a_restarted_watch_drops_an_incident_whose_alarm_ended() {
     let id = rig.pole.sounded[0].0;
     rig.pole.active.remove(&id);
     rig.restart();
-    assert_eq!(rig.pole.logged(LogLevel::Info, "dropped"), 1);
+    assert_eq!(rig.pole.base.logged(LogLevel::Info, "dropped"), 1);
     assert_eq!(rig.pole.saved_incident(), Value::Null);
     rig.tick_at(rig.now_ms + 600_000);
-    assert!(rig.pole.cleared.is_empty() && rig.pole.records.is_empty());
+    assert!(rig.pole.cleared.is_empty() && rig.pole.base.records.is_empty());
     rig.frames(3, |_| vec![elephant(9, 0.5, 0.5)]);
     assert_eq!(rig.pole.sounded.len(), 2);
 }
@@ -772,12 +701,12 @@ fn an_alarm_ended_by_the_pole_is_neither_updated_nor_cleared() {
     rig.pole.active.remove(&id);
     rig.frames(5, |_| vec![elephant(7, 0.5, 0.5), elephant(8, 0.7, 0.5)]);
     assert!(rig.pole.updated.is_empty());
-    assert_eq!(rig.pole.logged(LogLevel::Info, "ended by the pole"), 1);
+    assert_eq!(rig.pole.base.logged(LogLevel::Info, "ended by the pole"), 1);
     rig.tick_at(rig.now_ms + 120_000);
     assert!(rig.pole.cleared.is_empty());
-    assert_eq!(rig.pole.records.len(), 1);
-    assert_eq!(rig.pole.records[0].details["incident"], id);
-    assert_eq!(rig.pole.records[0].details["count"], 2);
+    assert_eq!(rig.pole.base.records.len(), 1);
+    assert_eq!(rig.pole.base.records[0].details["incident"], id);
+    assert_eq!(rig.pole.base.records[0].details["count"], 2);
     assert_eq!(rig.pole.sounded.len(), 1);
 }
 
@@ -789,9 +718,9 @@ fn an_alarm_the_pole_ended_unnoticed_is_not_cleared() {
     rig.pole.active.remove(&id);
     rig.tick_at(rig.now_ms + 120_000);
     assert!(rig.pole.cleared.is_empty());
-    assert_eq!(rig.pole.logged(LogLevel::Error, "cannot clear"), 0);
-    assert_eq!(rig.pole.records.len(), 1);
-    assert_eq!(rig.pole.records[0].details["incident"], id);
+    assert_eq!(rig.pole.base.logged(LogLevel::Error, "cannot clear"), 0);
+    assert_eq!(rig.pole.base.records.len(), 1);
+    assert_eq!(rig.pole.base.records[0].details["incident"], id);
     assert_eq!(rig.pole.saved_incident(), Value::Null);
 }
 
@@ -814,7 +743,7 @@ fn a_level_rise_after_the_pole_ended_the_alarm_sounds_a_new_one() {
     rig.restart();
     rig.tick_at(rig.now_ms + 120_000);
     assert_eq!(rig.pole.cleared, [second]);
-    assert_eq!(rig.pole.records[0].details["incident"], first);
+    assert_eq!(rig.pole.base.records[0].details["incident"], first);
 }
 
 #[test]

@@ -4,6 +4,8 @@
 //!   Rust types (converted from the WIT records inside the component), so vision logic
 //!   runs natively in tests.
 //! * [`Polygon`] — an area of the camera view in normalized coordinates, for zones.
+//! * [`Snapshots`] — annotated JPEGs of recent frames (over `vision.snapshot` inside the
+//!   component; `snapshots::testing::MemoryCamera` with feature `testing`).
 //! * `bindings` (wasm32 only) — the generated bindings of world
 //!   `sao:plugin/vision-plugin@0.1.1`: the `vision` interface under
 //!   `bindings::sao::plugin::vision`, and the `Guest` trait with `on-detections`. Every
@@ -15,9 +17,11 @@
 
 pub mod detections;
 pub mod polygon;
+pub mod snapshots;
 
 pub use detections::{Detection, Frame};
 pub use polygon::Polygon;
+pub use snapshots::Snapshots;
 
 /// The generated bindings of world `sao:plugin/vision-plugin`.
 // The glue wit-bindgen generates for `on-detections` takes the lowered record fields.

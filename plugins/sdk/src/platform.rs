@@ -49,6 +49,15 @@ pub trait Platform {
     /// Publishes one telemetry record on `stream`: `(name, value, unit)` triples.
     fn publish(&mut self, stream: &str, metrics: &[(&str, f64, &str)]) -> Result<(), String>;
 
+    /// Publishes one telemetry record like [`Platform::publish`], with `details`: a JSON
+    /// object (or empty) for the labels and texts that belong with the numbers.
+    fn publish_with_details(
+        &mut self,
+        stream: &str,
+        metrics: &[(&str, f64, &str)],
+        details: &str,
+    ) -> Result<(), String>;
+
     /// Publishes an event of `kind`; `details` is a JSON object or empty.
     fn event(
         &mut self,

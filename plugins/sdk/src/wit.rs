@@ -39,6 +39,16 @@ impl Platform for WitPlatform {
         telemetry::publish(stream, &wit_metrics(metrics)).map_err(telemetry_error)
     }
 
+    fn publish_with_details(
+        &mut self,
+        stream: &str,
+        metrics: &[(&str, f64, &str)],
+        details: &str,
+    ) -> Result<(), String> {
+        telemetry::publish_with_details(stream, &wit_metrics(metrics), details)
+            .map_err(telemetry_error)
+    }
+
     fn event(
         &mut self,
         kind: &str,
@@ -52,12 +62,8 @@ impl Platform for WitPlatform {
             EventState::Cleared => telemetry::EventState::Cleared,
             EventState::Info => telemetry::EventState::Info,
         };
-        let severity = match severity {
-            Severity::Info => telemetry::Severity::Info,
-            Severity::Warning => telemetry::Severity::Warning,
-            Severity::Critical => telemetry::Severity::Critical,
-        };
-        telemetry::event(kind, state, severity, message, details).map_err(telemetry_error)
+        telemetry::event(kind, state, wit_severity(severity), message, details)
+            .map_err(telemetry_error)
     }
 
     fn log(&mut self, level: LogLevel, message: &str) {
@@ -91,6 +97,15 @@ pub fn with_state<T: 'static>(
         Some(state) => f(state, &mut WitPlatform),
         None => Err("not initialised".to_string()),
     })
+}
+
+/// A severity as WIT's.
+pub fn wit_severity(severity: Severity) -> telemetry::Severity {
+    match severity {
+        Severity::Info => telemetry::Severity::Info,
+        Severity::Warning => telemetry::Severity::Warning,
+        Severity::Critical => telemetry::Severity::Critical,
+    }
 }
 
 /// `(name, value, unit)` triples as WIT metrics.

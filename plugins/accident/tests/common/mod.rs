@@ -4,13 +4,12 @@
 
 #![allow(dead_code)] // Each test binary uses part of this module.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use sao_plugin_accident::replay::{self, ReplayFrame, ReplayObject};
-use sao_plugin_accident::{
-    Analyzer, Config, EventState, Host, LogLevel, Phase, Platform, Report, Severity,
-};
+use sao_plugin_accident::{Analyzer, Config, Host, Phase, Report};
+use sao_plugin_sdk::testing::{MemoryPlatform, MemoryPole};
+use sao_plugin_sdk_vision::snapshots::testing::{MemoryCamera, MemoryCameraPole};
 use serde_json::Value;
 
 /// The camera the tests watch.
@@ -21,8 +20,6 @@ pub const WIDTH: u32 = 1280;
 pub const HEIGHT: u32 = 720;
 /// 2026-11-21T19:00:00+07:00, on a 15-minute boundary.
 pub const START_MS: u64 = 1_795_262_400_000;
-/// What the pole's snapshots return.
-pub const JPEG: &[u8] = b"\xff\xd8 annotated frame \xff\xd9";
 
 /// The view: an eastbound lane (feet at y 0.5–0.8, traffic to the right), a westbound
 /// lane above it (0.2–0.5, traffic to the left), a shoulder below (0.8–0.92) and a
@@ -156,32 +153,12 @@ pub fn write_replay(name: &str, frames: &[ReplayFrame]) -> String {
     std::fs::read_to_string(&path).unwrap()
 }
 
-/// One telemetry record: stream, `(name, value, unit)` metrics, details.
-#[derive(Debug, Clone)]
-pub struct Record {
-    pub stream: String,
-    pub metrics: Vec<(String, f64, String)>,
-    pub details: Value,
-}
-
-impl Record {
-    /// The value of metric `name`.
-    pub fn metric(&self, name: &str) -> Option<f64> {
-        self.metrics.iter().find(|m| m.0 == name).map(|m| m.1)
-    }
-}
-
-/// A pole in memory, recording every call.
+/// A pole in memory: the SDKs' platform and camera, and the incident reports.
 #[derive(Default)]
 pub struct Pole {
-    pub kv: HashMap<String, Vec<u8>>,
+    pub base: MemoryPlatform,
+    pub camera: MemoryCamera,
     pub reports: Vec<Report>,
-    pub records: Vec<Record>,
-    /// Snapshot requests: camera, frame, highlighted tracks.
-    pub snapshots: Vec<(String, u64, Vec<u64>)>,
-    /// Snapshots fail with this message.
-    pub snapshot_error: Option<String>,
-    pub logs: Vec<(LogLevel, String)>,
 }
 
 impl Pole {
@@ -208,78 +185,24 @@ impl Pole {
     }
 }
 
-impl Platform for Pole {
-    fn kv_get(&mut self, key: &str) -> Result<Option<Vec<u8>>, String> {
-        Ok(self.kv.get(key).cloned())
+impl MemoryPole for Pole {
+    fn memory(&mut self) -> &mut MemoryPlatform {
+        &mut self.base
     }
+}
 
-    fn kv_set(&mut self, key: &str, value: &[u8]) -> Result<(), String> {
-        self.kv.insert(key.to_string(), value.to_vec());
-        Ok(())
-    }
-
-    fn publish(&mut self, stream: &str, _metrics: &[(&str, f64, &str)]) -> Result<(), String> {
-        panic!("the plugin publishes {stream} without details");
-    }
-
-    fn event(
-        &mut self,
-        kind: &str,
-        _state: EventState,
-        _severity: Severity,
-        _message: &str,
-        _details: &str,
-    ) -> Result<(), String> {
-        panic!("the plugin sends event {kind} instead of an incident report");
-    }
-
-    fn log(&mut self, level: LogLevel, message: &str) {
-        self.logs.push((level, message.to_string()));
-    }
-
-    fn utc_offset_minutes(&mut self) -> i32 {
-        420
-    }
-
-    fn location(&mut self) -> (f64, f64) {
-        (13.69, 101.07)
+impl MemoryCameraPole for Pole {
+    fn camera(&mut self) -> &mut MemoryCamera {
+        &mut self.camera
     }
 }
 
 impl Host for Pole {
-    fn snapshot(
-        &mut self,
-        camera: &str,
-        frame_id: u64,
-        highlight: &[u64],
-    ) -> Result<Vec<u8>, String> {
-        self.snapshots
-            .push((camera.to_string(), frame_id, highlight.to_vec()));
-        match &self.snapshot_error {
-            Some(e) => Err(e.clone()),
-            None => Ok(JPEG.to_vec()),
-        }
-    }
-
     fn report(&mut self, report: &Report) -> Result<(), String> {
+        // The host refuses details that are not a JSON object.
+        serde_json::from_str::<serde_json::Map<String, Value>>(&report.details)
+            .map_err(|e| e.to_string())?;
         self.reports.push(report.clone());
-        Ok(())
-    }
-
-    fn publish_with_details(
-        &mut self,
-        stream: &str,
-        metrics: &[(&str, f64, &str)],
-        details: &str,
-    ) -> Result<(), String> {
-        self.records.push(Record {
-            stream: stream.to_string(),
-            metrics: metrics
-                .iter()
-                .map(|(n, v, u)| (n.to_string(), *v, u.to_string()))
-                .collect(),
-            details: serde_json::from_str(details).unwrap(),
-        });
         Ok(())
     }
 }
@@ -300,5 +223,9 @@ pub fn play(name: &str, frames: &[ReplayFrame], config: Config, pole: &mut Pole)
     let text = write_replay(name, frames);
     let mut analyzer = Analyzer::new(config, START_MS, pole).unwrap();
     replay::play(&mut analyzer, &text, 10_000, pole).unwrap();
+    assert!(
+        pole.base.events.is_empty(),
+        "incidents go out as reports, not events"
+    );
     analyzer
 }
