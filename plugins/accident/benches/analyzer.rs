@@ -81,12 +81,7 @@ fn traffic() -> Vec<Actor> {
             .at(101.35, 760.0, 470.0)
             .until(160.0),
     );
-    let mut stalling = Actor::car(c);
-    for k in 0..=40 {
-        // 300 px/s, braking evenly to rest over 4 s.
-        let t = f64::from(k) * 0.1;
-        stalling = stalling.at(200.0 + t, (300.0 * t - 37.5 * t * t) as f32, EASTBOUND_Y);
-    }
+    let stalling = Actor::car(c).at(200.0, 0.0, EASTBOUND_Y).brake(300.0, 4.0);
     actors.push(stalling.until(300.0));
     actors.push(
         Actor::car(d)
@@ -149,11 +144,12 @@ fn main() {
             .count()
     };
     println!(
-        "incidents opened per round: collision {}, stalled-vehicle {}, wrong-way {}, pedestrian {}",
+        "incidents opened per round: collision {}, stalled-vehicle {}, wrong-way {}, pedestrian {}, sudden-stop {}",
         opened("collision"),
         opened("stalled-vehicle"),
         opened("wrong-way"),
-        opened("pedestrian")
+        opened("pedestrian"),
+        opened("sudden-stop")
     );
     let base = report("scene update (baseline)", baseline);
     let whole = report("whole analyzer", full);

@@ -46,6 +46,8 @@ pub struct Config {
     pub wrong_way: WrongWayRule,
     /// When a person in the carriageway is reported.
     pub pedestrian: PedestrianRule,
+    /// When a vehicle's hard stop is reported.
+    pub sudden_stop: SuddenStopRule,
     /// Traffic counts.
     pub counts: Counts,
     /// Seconds a track may go unseen before it is forgotten.
@@ -71,6 +73,7 @@ impl Default for Config {
             stall: StallRule::default(),
             wrong_way: WrongWayRule::default(),
             pedestrian: PedestrianRule::default(),
+            sudden_stop: SuddenStopRule::default(),
             counts: Counts::default(),
             lost_after_s: 5.0,
             clear_after_s: 10.0,
@@ -211,6 +214,26 @@ impl Default for PedestrianRule {
     }
 }
 
+/// When a vehicle's hard stop is reported: it stops as abruptly as the collision rule's
+/// `speed-drop` within its `window-s`, with no other road user touching it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct SuddenStopRule {
+    /// Whether hard stops are reported at all.
+    pub enabled: bool,
+    /// Speed (box sizes per second) the vehicle must have had.
+    pub min_speed: f64,
+}
+
+impl Default for SuddenStopRule {
+    fn default() -> Self {
+        SuddenStopRule {
+            enabled: true,
+            min_speed: 2.0,
+        }
+    }
+}
+
 /// Traffic counts.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
@@ -285,6 +308,7 @@ impl Config {
         at_most("wrong-way.after-s", self.wrong_way.after_s, MAX_WINDOW_S)?;
         positive("wrong-way.min-travel", self.wrong_way.min_travel)?;
         positive("pedestrian.after-s", self.pedestrian.after_s)?;
+        positive("sudden-stop.min-speed", self.sudden_stop.min_speed)?;
         if self.counts.period_s < 10 {
             return Err(format!(
                 "counts.period-s: must be at least 10, got {}",

@@ -2,7 +2,7 @@
 //!
 //! A finding joins the open incident it belongs to — a collision sharing a road user
 //! with an open collision on the same camera, the same vehicle stalled or driving the
-//! wrong way, people on the same camera's carriageway — or opens a new one, reported at once with
+//! wrong way or stopping hard, people on the same camera's carriageway — or opens a new one, reported at once with
 //! an annotated snapshot. An incident is updated when road users join it or its
 //! severity rises (a higher severity at once, other changes at most every
 //! `update-every-s`), and closed when its condition has been gone for `clear-after-s`.
@@ -316,6 +316,7 @@ fn message(incident: &Incident, phase: Phase) -> String {
         Kind::StalledVehicle => format!("stalled {}", who.join(", ")),
         Kind::WrongWay => format!("wrong-way {}", who.join(", ")),
         Kind::Pedestrian => format!("pedestrian on the carriageway ({})", who.join(", ")),
+        Kind::SuddenStop => format!("sudden stop of {}", who.join(", ")),
     };
     let place = match &incident.zone {
         Some(zone) => format!("{zone} on camera {}", incident.camera),

@@ -8,6 +8,10 @@
 //! * **stalled vehicle** — a vehicle stands still in a lane for the lane's stall time.
 //! * **wrong way** — a vehicle in a lane travels against the lane's direction for
 //!   `wrong-way.after-s`, covering `wrong-way.min-travel` box sizes.
+//! * **sudden stop** (`sudden-stop.enabled`) — a vehicle moving at `sudden-stop.min-speed`
+//!   or more stops as abruptly as a collision would stop it, with no other road user's box
+//!   touching it: harsh braking, a near miss, or a crash into something the model does
+//!   not see. Judged one collision window after the stop began.
 //! * **pedestrian** — a person stands or walks on the carriageway (a lane or carriageway
 //!   zone, not a shoulder or sidewalk) for `pedestrian.after-s`; all the people on one
 //!   camera's carriageway are one finding.
@@ -37,6 +41,8 @@ pub enum Kind {
     WrongWay,
     /// A person is on the carriageway.
     Pedestrian,
+    /// A vehicle braked hard to a stop, touching no one.
+    SuddenStop,
 }
 
 impl Kind {
@@ -47,6 +53,7 @@ impl Kind {
             Kind::StalledVehicle => "stalled-vehicle",
             Kind::WrongWay => "wrong-way",
             Kind::Pedestrian => "pedestrian",
+            Kind::SuddenStop => "sudden-stop",
         }
     }
 }
@@ -76,6 +83,7 @@ pub fn find(scene: &mut Scene, config: &Config, ground: Option<&GroundPlane>) ->
     found.extend(stalled(scene, config));
     found.extend(wrong_way(scene, config, ground));
     found.extend(pedestrians(scene, config));
+    found.extend(sudden_stops(scene, config, ground));
     found
 }
 
@@ -117,6 +125,11 @@ fn collisions(scene: &mut Scene, config: &Config, ground: Option<&GroundPlane>) 
     };
     let window_ms = (rule.window_s * 1000.0) as u64;
     for (a, b, _) in scene.contacts(rule.contact_overlap) {
+        for id in [a, b] {
+            if let Some(track) = scene.tracks.get_mut(&id) {
+                track.last_contact_ms = Some(frame.ts_ms);
+            }
+        }
         let known = scene.contacts.iter().any(|c| c.a == a && c.b == b);
         if !known {
             scene.contacts.push(Contact {
@@ -217,6 +230,55 @@ fn abrupt(before: &Motion, after: &Motion, earlier: Option<&Motion>, rule: &Coll
     let turned = after.relative_speed >= rule.moving_speed
         && after.turn_deg(before) >= rule.heading_change_deg;
     lost || turned
+}
+
+fn sudden_stops(scene: &Scene, config: &Config, ground: Option<&GroundPlane>) -> Vec<Finding> {
+    let (rule, collision) = (config.sudden_stop, config.collision);
+    let Some(frame) = &scene.frame else {
+        return Vec::new();
+    };
+    if !rule.enabled {
+        return Vec::new();
+    }
+    let window_ms = (collision.window_s * 1000.0) as u64;
+    let tc = frame.ts_ms.saturating_sub(window_ms);
+    scene
+        .current()
+        .filter(|t| t.user.is_vehicle())
+        // No other box touched it from the braking window before the stop on.
+        .filter(|t| {
+            t.last_contact_ms
+                .is_none_or(|c| c < tc.saturating_sub(2 * window_ms))
+        })
+        .filter_map(|t| {
+            let motion = |from: u64, to: u64| t.history.motion(from, to, ground);
+            let before = motion(tc.saturating_sub(window_ms), tc)?;
+            let after = motion(tc, frame.ts_ms)?;
+            let earlier = motion(
+                tc.saturating_sub(2 * window_ms),
+                tc.saturating_sub(window_ms),
+            );
+            let stopped = after.relative_speed < collision.moving_speed;
+            let hard = before.relative_speed >= rule.min_speed
+                && abrupt(&before, &after, earlier.as_ref(), &collision);
+            if !(stopped && hard) {
+                return None;
+            }
+            let mut fact = facts(t, Some(&before));
+            fact["after"] = facts(t, Some(&after));
+            fact["stop-ts"] = json!(tc);
+            let at = t.last();
+            Some(Finding {
+                kind: Kind::SuddenStop,
+                tracks: vec![t.id],
+                zone: zone_at(&config.zones, at.nx, at.ny, |_| true).map(|z| z.name.clone()),
+                severity: Severity::Info,
+                reason: "a vehicle braked hard to a stop",
+                frame_id: frame.frame_id,
+                facts: vec![fact],
+            })
+        })
+        .collect()
 }
 
 fn stalled(scene: &Scene, config: &Config) -> Vec<Finding> {

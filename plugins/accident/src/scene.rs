@@ -25,6 +25,8 @@ pub struct Track {
     pub on_carriageway_since: Option<u64>,
     /// Whether the traffic counts have it.
     pub counted: bool,
+    /// When its box last met another road user's, Unix ms.
+    pub last_contact_ms: Option<u64>,
 }
 
 impl Track {
@@ -91,6 +93,7 @@ impl Scene {
                 still_since: sample,
                 on_carriageway_since: None,
                 counted: false,
+                last_contact_ms: None,
             });
             track.history.push(sample);
             if track.distance_in_sizes(&track.still_since) > config.stall.still_within {

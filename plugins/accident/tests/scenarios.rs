@@ -149,15 +149,13 @@ fn near_miss_vehicles_passing_close_without_a_speed_change_raise_nothing() {
 
 #[test]
 fn near_miss_a_car_braking_gently_behind_a_standing_car_is_no_collision() {
-    // 300 px/s, braking evenly over 3 s to rest with its box 20 px into the standing
-    // car's (the picture's perspective overlaps queued cars).
-    let mut braking = Actor::car(1);
-    for k in 0..=30 {
-        let t = f64::from(k) * 0.1;
-        braking = braking.at(t, 300.0 + (300.0 * t - 50.0 * t * t) as f32, EASTBOUND_Y);
-    }
+    // 300 px/s, braking evenly over 3 s to rest (at 750) with its box 20 px into the
+    // standing car's (the picture's perspective overlaps queued cars).
     let actors = [
-        braking.until(20.0),
+        Actor::car(1)
+            .at(0.0, 300.0, EASTBOUND_Y)
+            .brake(300.0, 3.0)
+            .until(20.0),
         Actor::car(2)
             .at(0.0, 750.0 + 160.0 - 20.0, EASTBOUND_Y)
             .until(20.0),
@@ -175,9 +173,11 @@ fn near_miss_a_car_braking_gently_behind_a_standing_car_is_no_collision() {
 
 #[test]
 fn a_vehicle_standing_in_a_lane_is_stalled_until_it_drives_off() {
+    // 400 px/s, then braking over 2 s to rest at x 900 (t 3 s).
     let actors = [Actor::car(7)
         .at(0.0, 100.0, EASTBOUND_Y)
-        .at(1.35, 640.0, EASTBOUND_Y)
+        .at(1.0, 500.0, EASTBOUND_Y)
+        .brake(400.0, 2.0)
         .until(75.0)
         .at(77.0, 1300.0, EASTBOUND_Y)];
     let mut pole = Pole::default();
@@ -198,8 +198,9 @@ fn a_vehicle_standing_in_a_lane_is_stalled_until_it_drives_off() {
     assert_eq!(d["zone"], "eastbound");
     assert_eq!(d["tracks"], json!([7]));
     let stopped = d["road-users"][0]["stopped-since-ts"].as_u64().unwrap();
+    // Within 0.3 box sizes of its resting place from about 2.4 s on.
     assert!(
-        (START_MS + 1200..=START_MS + 1400).contains(&stopped),
+        (START_MS + 2200..=START_MS + 2900).contains(&stopped),
         "{d}"
     );
     // 60 s after it stopped.
@@ -215,7 +216,8 @@ fn a_vehicle_standing_in_a_lane_is_stalled_until_it_drives_off() {
 fn near_miss_a_vehicle_waiting_at_a_light_is_not_stalled_unless_its_lane_says_so() {
     let actors = [Actor::car(7)
         .at(0.0, 100.0, EASTBOUND_Y)
-        .at(1.35, 640.0, EASTBOUND_Y)
+        .at(1.0, 500.0, EASTBOUND_Y)
+        .brake(400.0, 2.0)
         .until(31.0)
         .at(33.0, 1300.0, EASTBOUND_Y)];
     let frames = scenario(&actors, 50.0, FPS, 0);
@@ -232,6 +234,39 @@ fn near_miss_a_vehicle_waiting_at_a_light_is_not_stalled_unless_its_lane_says_so
         only(&pole, "stalled-vehicle"),
         vec![Phase::Opened, Phase::Closed]
     );
+}
+
+#[test]
+fn a_vehicle_stopping_dead_with_no_one_near_is_a_sudden_stop_and_can_be_turned_off() {
+    // 400 px/s (3.3 box sizes a second) to a standstill within 0.1 s, alone on the road.
+    let actors = [Actor::car(8)
+        .at(0.0, 100.0, EASTBOUND_Y)
+        .at(2.0, 900.0, EASTBOUND_Y)
+        .at(2.1, 905.0, EASTBOUND_Y)
+        .until(8.0)];
+    let frames = scenario(&actors, 25.0, FPS, 0);
+    let mut pole = Pole::default();
+    play("sudden-stop", &frames, road_config("{}"), &mut pole);
+    assert_eq!(
+        only(&pole, "sudden-stop"),
+        vec![Phase::Opened, Phase::Closed]
+    );
+    let opened = &pole.reports[0];
+    assert_eq!(opened.severity, Severity::Info);
+    let d = Pole::details(opened);
+    assert_eq!(d["zone"], "eastbound");
+    let car = &d["road-users"][0];
+    assert!(car["speed-px-s"].as_f64().unwrap() > 350.0, "{car}");
+    assert!(car["after"]["speed-px-s"].as_f64().unwrap() < 60.0, "{car}");
+    // Judged one window (1 s) after the stop, which the fit places just before 2 s.
+    let stop = car["stop-ts"].as_u64().unwrap();
+    assert!((START_MS + 1700..=START_MS + 2100).contains(&stop), "{d}");
+    assert_eq!(d["opened-ts"], stop + 1000);
+
+    let mut pole = Pole::default();
+    let config = road_config(r#"{"sudden-stop": {"enabled": false}}"#);
+    play("sudden-stop-off", &frames, config, &mut pole);
+    assert!(pole.reports.is_empty(), "{:#?}", pole.reports);
 }
 
 #[test]
@@ -266,12 +301,13 @@ fn a_vehicle_driving_against_its_lane_is_wrong_way() {
 #[test]
 fn near_miss_backing_up_briefly_or_driving_the_right_way_is_not_wrong_way() {
     let actors = [
-        // East, 1.5 s back (90 px), then east again.
+        // East, braking gently to rest at 850, 1.5 s back (90 px), then east again.
         Actor::car(1)
             .at(0.0, 100.0, EASTBOUND_Y)
-            .at(2.0, 700.0, EASTBOUND_Y)
-            .at(3.5, 610.0, EASTBOUND_Y)
-            .at(5.5, 1200.0, EASTBOUND_Y),
+            .at(1.0, 400.0, EASTBOUND_Y)
+            .brake(300.0, 3.0)
+            .at(5.5, 760.0, EASTBOUND_Y)
+            .at(7.5, 1200.0, EASTBOUND_Y),
         // West in the westbound lane.
         Actor::car(2)
             .at(0.0, 1200.0, WESTBOUND_Y)

@@ -87,6 +87,19 @@ impl Actor {
         self
     }
 
+    /// From its last waypoint it brakes evenly to rest over `seconds`, from `speed` px/s
+    /// along x (negative: to the left).
+    pub fn brake(mut self, speed: f32, seconds: f64) -> Actor {
+        let &(t0, x0, y) = self.waypoints.last().expect("a waypoint first");
+        let steps = (seconds * 10.0).round() as u32;
+        for k in 1..=steps {
+            let t = f64::from(k) / 10.0;
+            let travelled = (t - t * t / (2.0 * seconds)) as f32;
+            self = self.at(t0 + t, x0 + speed * travelled, y);
+        }
+        self
+    }
+
     /// It stays where its last waypoint put it until `seconds`.
     pub fn until(self, seconds: f64) -> Actor {
         let &(_, x, y) = self.waypoints.last().expect("a waypoint first");
