@@ -179,6 +179,14 @@ impl Platform for NativeHost {
         wit::kv::Host::set(&mut self.0, key.into(), value.to_vec()).map_err(|e| format!("{e:?}"))
     }
     fn publish(&mut self, stream: &str, metrics: &[(&str, f64, &str)]) -> Result<(), String> {
+        self.publish_with_details(stream, metrics, "")
+    }
+    fn publish_with_details(
+        &mut self,
+        stream: &str,
+        metrics: &[(&str, f64, &str)],
+        details: &str,
+    ) -> Result<(), String> {
         let metrics = metrics
             .iter()
             .map(|(name, value, unit)| wit::telemetry::Metric {
@@ -187,8 +195,13 @@ impl Platform for NativeHost {
                 unit: unit.to_string(),
             })
             .collect();
-        wit::telemetry::Host::publish(&mut self.0, stream.into(), metrics)
-            .map_err(|e| format!("{e:?}"))
+        wit::telemetry::Host::publish_with_details(
+            &mut self.0,
+            stream.into(),
+            metrics,
+            details.into(),
+        )
+        .map_err(|e| format!("{e:?}"))
     }
     fn event(
         &mut self,
