@@ -115,8 +115,17 @@ impl Drop for Rig {
     /// The watch speaks through alarms and its movement records only.
     fn drop(&mut self) {
         if !std::thread::panicking() {
-            assert!(self.pole.base.events.is_empty(), "{:?}", self.pole.base.events);
-            let plain = self.pole.base.records.iter().filter(|r| r.details.is_null());
+            assert!(
+                self.pole.base.events.is_empty(),
+                "{:?}",
+                self.pole.base.events
+            );
+            let plain = self
+                .pole
+                .base
+                .records
+                .iter()
+                .filter(|r| r.details.is_null());
             assert_eq!(plain.count(), 0, "every record carries its details");
         }
     }
