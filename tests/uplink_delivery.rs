@@ -35,7 +35,7 @@ impl Pole {
         let config: UplinkConfig = toml::from_str(uplink_toml).unwrap();
         config.validate().unwrap();
         let clock: Arc<dyn TimeSource> = Arc::new(SystemClock);
-        let db = sled::open(dir.join("db")).unwrap();
+        let db = sao_runtime::storage::open_db(&dir.join("db")).unwrap();
         let outbox = Outbox::open(&db, config.outbox, clock.clone()).unwrap();
         let identity = Identity {
             site: "chachoengsao".into(),

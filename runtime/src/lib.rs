@@ -28,6 +28,7 @@ pub mod reports;
 pub mod runtime;
 pub mod scaffold;
 pub mod sim;
+pub mod storage;
 pub mod uplink;
 pub mod vision;
 

@@ -75,7 +75,7 @@ impl Runtime {
         let data_dir = &config.storage.data_dir;
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
-        let db = sled::open(data_dir.join("db"))
+        let db = crate::storage::open_db(&data_dir.join("db"))
             .with_context(|| format!("cannot open the database in {}", data_dir.display()))?;
         let configs = db
             .open_tree("plugin-config")

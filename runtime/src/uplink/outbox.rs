@@ -681,7 +681,7 @@ mod tests {
 
     fn open(dir: &std::path::Path, max_bytes: u64) -> (Outbox, Arc<SimClock>) {
         let clock = Arc::new(SimClock::new(1_000_000));
-        let db = sled::open(dir).unwrap();
+        let db = crate::storage::open_db(dir).unwrap();
         let config = OutboxConfig {
             max_bytes,
             ..OutboxConfig::default()
