@@ -16,6 +16,7 @@
 use std::collections::BTreeMap;
 
 use sao_coco::COCO_CLASSES;
+use sao_plugin_sdk::checks::{at_most, fraction, positive};
 use sao_plugin_sdk_vision::Polygon;
 use serde::{Deserialize, Serialize};
 
@@ -277,7 +278,7 @@ impl Config {
                 "classes: `{label}` is not a label of the detector (COCO: car, motorcycle, bus, truck, bicycle, person, ...)"
             ));
         }
-        unit("min-score", self.min_score)?;
+        fraction("min-score", self.min_score)?;
         for (i, zone) in self.zones.iter().enumerate() {
             zone.validate(&format!("zones[{i}]"))?;
             if let Some(j) = self.zones[..i].iter().position(|z| z.name == zone.name) {
@@ -291,11 +292,11 @@ impl Config {
             c.validate()?;
         }
         let c = &self.collision;
-        unit("collision.contact-overlap", c.contact_overlap)?;
+        fraction("collision.contact-overlap", c.contact_overlap)?;
         positive("collision.window-s", c.window_s)?;
         at_most("collision.window-s", c.window_s, MAX_WINDOW_S)?;
         positive("collision.moving-speed", c.moving_speed)?;
-        unit("collision.speed-drop", c.speed_drop)?;
+        fraction("collision.speed-drop", c.speed_drop)?;
         if !(c.heading_change_deg > 0.0 && c.heading_change_deg <= 180.0) {
             return Err(format!(
                 "collision.heading-change-deg: must be in (0, 180], got {}",
@@ -397,30 +398,6 @@ impl Calibration {
                 "calibration: the four points do not define a ground plane (three of them lie on one line)"
                     .into()
             })
-    }
-}
-
-fn positive(field: &str, value: f64) -> Result<(), String> {
-    if value.is_finite() && value > 0.0 {
-        Ok(())
-    } else {
-        Err(format!("{field}: must be a number > 0, got {value}"))
-    }
-}
-
-fn at_most(field: &str, value: f64, max: f64) -> Result<(), String> {
-    if value <= max {
-        Ok(())
-    } else {
-        Err(format!("{field}: must be at most {max}, got {value}"))
-    }
-}
-
-fn unit(field: &str, value: f64) -> Result<(), String> {
-    if (0.0..=1.0).contains(&value) {
-        Ok(())
-    } else {
-        Err(format!("{field}: must be between 0 and 1, got {value}"))
     }
 }
 

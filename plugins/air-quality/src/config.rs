@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use sao_plugin_sdk::checks::fraction;
 use serde::Deserialize;
 
 use crate::aqi::Standard;
@@ -158,14 +159,6 @@ impl Config {
             .iter()
             .find(|rule| rule.band == band)
             .map(|rule| rule.output.as_str())
-    }
-}
-
-fn fraction(name: &str, value: f64) -> Result<(), String> {
-    if (0.0..=1.0).contains(&value) {
-        Ok(())
-    } else {
-        Err(format!("{name}: must be between 0 and 1, got {value}"))
     }
 }
 

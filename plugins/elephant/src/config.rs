@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 
+use sao_plugin_sdk::checks::fraction;
 use sao_plugin_sdk_vision::Polygon;
 use serde::{Deserialize, Serialize};
 
@@ -153,12 +154,7 @@ impl Config {
             if label.is_empty() {
                 return Err("labels: a label name is empty".into());
             }
-            if !(0.0..=1.0).contains(&rule.min_score) {
-                return Err(format!(
-                    "labels.{label}.min-score: must be between 0 and 1, got {}",
-                    rule.min_score
-                ));
-            }
+            fraction(&format!("labels.{label}.min-score"), rule.min_score)?;
             if !(rule.min_size_px.is_finite() && rule.min_size_px >= 0.0) {
                 return Err(format!(
                     "labels.{label}.min-size-px: must be a number >= 0, got {}",

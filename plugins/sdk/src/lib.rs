@@ -9,11 +9,13 @@
 //!   the contract's error variants to messages, and the `wit::export!` macro a plugin
 //!   calls with its type implementing `wit::bindings::Guest`. Vision plugins add the
 //!   `sao-plugin-sdk-vision` crate for their world's bindings.
+//! * [`checks`] — range checks for configs, with one wording of their messages.
 //! * `testing` (feature `testing`, for plugins' tests) — checks that a plugin's config
 //!   schema and its serde types describe the same document.
 
 #![warn(missing_docs)]
 
+pub mod checks;
 mod platform;
 #[cfg(feature = "testing")]
 pub mod testing;
