@@ -196,7 +196,7 @@ impl<P: OutputPin + Send> Switch for PinSwitch<P> {
 }
 
 /// A digital input that latches: a PIR motion detector (e.g. HC-SR501, high while it sees
-/// motion) or a push button (the SOS/acknowledge button, high while pressed).
+/// motion) or a push button (the SOS or the acknowledge button, high while pressed).
 ///
 /// The pin is sampled on every [`Sensor::read`] and on every [`LatchingInput::poll`]; a high
 /// sample is latched until the next read, which returns 1.0 (else 0.0). Call `poll` more
@@ -208,7 +208,7 @@ pub struct LatchingInput<P> {
 }
 
 impl<P: InputPin> LatchingInput<P> {
-    /// Wrap `pin` as the sensor `name` (`"motion"`, `"sos"`).
+    /// Wrap `pin` as the sensor `name` (`"motion"`, `"sos"`, `"button"`).
     pub fn new(pin: P, name: impl Into<String>) -> Self {
         Self {
             pin,

@@ -11,6 +11,7 @@
 //! * [`audio`] — a loudspeaker playing recorded voice clips through `aplay`.
 //! * [`air`] — air quality: streaming PMS5003 and SDS011 wire-protocol parsers, the
 //!   particulate sensor driver over a serial line, and range-checked gas sensors.
+//! * [`thermal`] — the box's SoC temperature from a Linux thermal zone.
 //! * [`sim`] — a deterministic, seeded simulator (sun-driven lux, diurnal temperature,
 //!   dry-season PM2.5 spoken over the sensors' real wire protocols, gases, scheduled
 //!   motion, CSV replay, fault injection).
@@ -28,6 +29,7 @@ pub mod power;
 #[cfg(feature = "rpi")]
 pub mod rpi;
 pub mod sim;
+pub mod thermal;
 
 pub use clock::{SimClock, SystemClock, TimeSource};
 pub use device::{

@@ -6,8 +6,10 @@
 //! [`BH1750_ADDRESS_LOW`]. All devices go through the [`crate::hal`] adapters, which see
 //! `rppal`'s `embedded-hal` 1.0 implementations. A particulate sensor (a PMS5003 on the
 //! Pi's UART, or an SDS011 on its USB serial adapter) is read through
-//! [`crate::air::open_serial`]. A push button on a GPIO input is the SOS/acknowledge
-//! button, and a speaker plays voice clips through [`crate::audio::ClipPlayer`].
+//! [`crate::air::open_serial`]. Push buttons on GPIO inputs are the SOS button and the
+//! alarm-acknowledge button, a speaker plays voice clips through
+//! [`crate::audio::ClipPlayer`], and the SoC's thermal zone is the `cpu-temperature`
+//! sensor ([`crate::thermal::SysfsThermal`]).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,6 +23,7 @@ use crate::air::{open_serial, Protocol};
 use crate::audio::{ClipPlayer, SpeakerSpec};
 use crate::hal::{Bh1750, LatchingInput, PinSwitch, PwmLamp, BH1750_ADDRESS_LOW};
 use crate::power::default_standby_watts;
+use crate::thermal::{SysfsThermal, DEFAULT_ZONE};
 use crate::{HwError, Pole, TimeSource};
 
 /// Pi pole configuration (kebab-case keys).
@@ -36,10 +39,17 @@ pub struct RpiConfig {
     /// BCM GPIO number of the PIR output, if fitted (sensor `"motion"`).
     #[serde(default)]
     pub pir_gpio: Option<u8>,
-    /// BCM GPIO number of the SOS/acknowledge push button, if fitted (sensor `"sos"`; the
-    /// button pulls the pin high while pressed).
+    /// BCM GPIO number of the alarm-acknowledge push button, if fitted (sensor
+    /// `"button"`; the button pulls the pin high while pressed).
     #[serde(default)]
     pub button_gpio: Option<u8>,
+    /// BCM GPIO number of the SOS (help) push button, if fitted (sensor `"sos"`; pulls the
+    /// pin high while pressed).
+    #[serde(default)]
+    pub sos_gpio: Option<u8>,
+    /// The SoC's thermal zone file (default [`crate::thermal::DEFAULT_ZONE`]).
+    #[serde(default)]
+    pub thermal_zone: Option<PathBuf>,
     /// A loudspeaker playing recorded voice clips, if fitted.
     #[serde(default)]
     pub speaker: Option<SpeakerSpec>,
@@ -131,7 +141,8 @@ pub fn build_rpi_pole(cfg: &RpiConfig, clock: Arc<dyn TimeSource>) -> Result<Pol
         pole.lamps.push(Box::new(lamp));
     }
 
-    if !cfg.outputs.is_empty() || cfg.pir_gpio.is_some() || cfg.button_gpio.is_some() {
+    let buttons = [(cfg.button_gpio, "button"), (cfg.sos_gpio, "sos")];
+    if !cfg.outputs.is_empty() || cfg.pir_gpio.is_some() || buttons.iter().any(|b| b.0.is_some()) {
         let gpio = Gpio::new().map_err(|e| unavailable("gpio", e))?;
         for spec in &cfg.outputs {
             let pin = gpio
@@ -151,14 +162,20 @@ pub fn build_rpi_pole(cfg: &RpiConfig, clock: Arc<dyn TimeSource>) -> Result<Pol
             pole.sensors
                 .push(Box::new(LatchingInput::new(pin, "motion")));
         }
-        if let Some(n) = cfg.button_gpio {
+        for (gpio_number, name) in buttons {
+            let Some(n) = gpio_number else { continue };
             let pin = gpio
                 .get(n)
-                .map_err(|e| unavailable("sos", e))?
+                .map_err(|e| unavailable(name, e))?
                 .into_input_pulldown();
-            pole.sensors.push(Box::new(LatchingInput::new(pin, "sos")));
+            pole.sensors.push(Box::new(LatchingInput::new(pin, name)));
         }
     }
+    let zone = cfg
+        .thermal_zone
+        .clone()
+        .unwrap_or_else(|| DEFAULT_ZONE.into());
+    pole.sensors.push(Box::new(SysfsThermal::new(zone)));
 
     if let Some(bus) = cfg.lux_i2c_bus {
         let i2c = I2c::with_bus(bus).map_err(|e| unavailable("lux", e))?;

@@ -47,6 +47,12 @@ pub struct Scenario {
     /// PIR motion events (RFC 3339).
     #[serde(default)]
     pub motion: Vec<String>,
+    /// Presses of the SOS button (RFC 3339).
+    #[serde(default)]
+    pub sos: Vec<String>,
+    /// Presses of the alarm-acknowledge button (RFC 3339).
+    #[serde(default)]
+    pub button: Vec<String>,
     /// Device faults.
     #[serde(default)]
     pub faults: Vec<ScenarioFault>,
@@ -74,8 +80,12 @@ pub struct ScenarioFault {
     pub from: String,
     /// End (RFC 3339); none means until the end.
     pub until: Option<String>,
-    /// `fail` or `silent`.
+    /// `fail`, `silent`, `offset` (a sensor reads `offset` high) or `dark` (a lamp draws
+    /// no power).
     pub kind: FaultKind,
+    /// What an `offset` fault adds to the sensor's value.
+    #[serde(default)]
+    pub offset: f64,
 }
 
 /// A sensor replayed from a CSV file, shifted to start with the scenario.
@@ -185,8 +195,14 @@ impl ScenarioFile {
         let mut sim = sim.clone();
         sim.latitude = self.pole.pole.latitude;
         sim.longitude = self.pole.pole.longitude;
-        for at in &self.scenario.motion {
-            sim.motion_events_ms.push(ms(at)?);
+        for (times, presses) in [
+            (&self.scenario.motion, &mut sim.motion_events_ms),
+            (&self.scenario.sos, &mut sim.sos_presses_ms),
+            (&self.scenario.button, &mut sim.button_presses_ms),
+        ] {
+            for at in times {
+                presses.push(ms(at)?);
+            }
         }
         for f in &self.scenario.faults {
             sim.faults.push(FaultSpec {
@@ -194,6 +210,7 @@ impl ScenarioFile {
                 from_ms: ms(&f.from)?,
                 until_ms: f.until.as_deref().map(ms).transpose()?,
                 kind: f.kind,
+                offset: f.offset,
             });
         }
         for c in &self.scenario.csv {

@@ -5,13 +5,14 @@
 //! * lamps: [`PwmLamp`] over [`SimPwm`] (software fade, modelled energy);
 //! * sensors: `"lux"` ([`lux::LuxModel`], lx), `"motion"` ([`LatchingInput`] over
 //!   [`SimInputPin`] driven by `motion-events-ms`), `"temperature"`
-//!   ([`temperature::TemperatureModel`], Cel), plus one step-hold replay per
-//!   [`SeriesSpec`];
+//!   ([`temperature::TemperatureModel`], Cel), `"cpu-temperature"` (the box: the air
+//!   temperature plus `cpu-rise-c`, Cel), plus one step-hold replay per [`SeriesSpec`];
 //! * with `particulate`: `"pm25"`, `"pm10"` (and `"pm1"` for the PMS5003), read by the real
 //!   [`ParticulateSensor`] driver from a [`SimParticulateLine`] that speaks the sensor's wire
 //!   protocol, with concentrations from [`air::DrySeasonModel`] or replayed series;
 //! * one [`GasSensor`] per [`GasSpec`] over an [`air::GasModel`];
-//! * `"sos"`: the SOS/acknowledge button, a [`LatchingInput`] pressed at `button-presses-ms`;
+//! * `"sos"`: the SOS (help) button, a [`LatchingInput`] pressed at `sos-presses-ms`, and
+//!   `"button"`, the alarm-acknowledge button, pressed at `button-presses-ms`;
 //! * outputs: one [`PinSwitch`] over [`SimPin`] per name;
 //! * a [`SimDisplay`] and a [`SimSpeaker`] with `speaker-clips`;
 //! * with `trace`, every change of an output, lamp, display or speaker is appended to a
@@ -19,7 +20,9 @@
 //!
 //! Everything is a pure function of the configuration (including `seed`) and the clock,
 //! so the same virtual time always reads the same values. [`FaultSpec`]s inject failures by
-//! device name over time windows.
+//! device name over time windows: a device that fails, goes silent, a sensor that reads
+//! off by an offset (a drifting sensor; an overheating box), a lamp that goes dark while
+//! accepting commands (a dead LED module).
 
 pub mod air;
 pub mod lux;
@@ -48,11 +51,21 @@ use crate::air::{GasSensor, ParticulateSensor};
 use crate::device::{Display, DisplayMessage, Speaker};
 use crate::hal::{LatchingInput, PinSwitch, PwmLamp};
 use crate::power::default_standby_watts;
+use crate::thermal::CPU_TEMPERATURE;
 use crate::{DimmableLamp, EnergyReading, HwError, Pole, Sensor, SimClock, Switch, TimeSource};
 use air::{GasModel, ParticulateSource, SimGasCell};
 use lux::LuxModel;
 use temperature::TemperatureModel;
 
+/// The sensors every simulated pole has.
+const BUILT_IN_SENSORS: [&str; 6] = [
+    "lux",
+    "motion",
+    "sos",
+    "button",
+    "temperature",
+    CPU_TEMPERATURE,
+];
 /// How long a simulated button press holds the button down, ms.
 const BUTTON_PRESS_MS: u64 = 300;
 /// Duty-cycle resolution of simulated PWM channels.
@@ -111,8 +124,14 @@ pub struct SimConfig {
     pub motion_events_ms: Vec<u64>,
     /// How long the PIR output stays high after each event, ms (default 2000).
     pub motion_pulse_ms: u64,
-    /// Times (Unix ms) at which someone presses the SOS/acknowledge button (sensor `sos`).
+    /// Times (Unix ms) at which someone presses the alarm-acknowledge button (sensor
+    /// `button`).
     pub button_presses_ms: Vec<u64>,
+    /// Times (Unix ms) at which someone presses the SOS button (sensor `sos`).
+    pub sos_presses_ms: Vec<u64>,
+    /// How much warmer than the air the box's SoC runs, °C (default 20: a Pi 4 in a closed
+    /// cabinet running inference).
+    pub cpu_rise_c: f64,
     /// Names of on/off outputs (default `["siren", "strobe"]`).
     pub outputs: Vec<String>,
     /// Voice clips the speaker has (default `["alarm", "elephant-warning", "sos-ack"]`).
@@ -145,6 +164,8 @@ impl Default for SimConfig {
             motion_events_ms: Vec::new(),
             motion_pulse_ms: 2_000,
             button_presses_ms: Vec::new(),
+            sos_presses_ms: Vec::new(),
+            cpu_rise_c: 20.0,
             outputs: vec!["siren".into(), "strobe".into()],
             speaker_clips: vec!["alarm".into(), "elephant-warning".into(), "sos-ack".into()],
             trace: None,
@@ -180,10 +201,16 @@ pub enum FaultKind {
     /// The device goes quiet: sensor reads return `Ok(None)`; lamp and output commands
     /// return `Ok` but are dropped (a lost command).
     Silent,
+    /// A sensor reads `offset` above the truth (a drifting sensor; for
+    /// `cpu-temperature`, a box whose fan died in the sun).
+    Offset,
+    /// A lamp accepts every command and reports its level, but draws no power and so
+    /// gives no light (a dead LED module); only its power meter shows it.
+    Dark,
 }
 
 /// A fault on one device over a time window.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct FaultSpec {
     /// Lamp id, sensor name or output name.
@@ -196,6 +223,9 @@ pub struct FaultSpec {
     /// Behaviour while faulted (default `fail`).
     #[serde(default)]
     pub kind: FaultKind,
+    /// What an `offset` fault adds to the sensor's value.
+    #[serde(default)]
+    pub offset: f64,
 }
 
 /// Build a simulated pole. Errors with [`HwError::Config`] on out-of-range values,
@@ -258,17 +288,24 @@ pub fn build_sim_pole(cfg: &SimConfig, clock: Arc<SimClock>) -> Result<Pole, HwE
     pole.sensors.push(Box::new(
         wrap("motion").around(LatchingInput::new(pir_pin, "motion")),
     ));
-    let button_pin = SimInputPin::new(time.clone(), cfg.button_presses_ms.clone(), BUTTON_PRESS_MS);
-    pole.sensors.push(Box::new(
-        wrap("sos").around(LatchingInput::new(button_pin, "sos")),
-    ));
-    let temperature = TemperatureModel::thai_lowlands(cfg.longitude);
-    pole.sensors
-        .push(Box::new(wrap("temperature").around(model_sensor(
-            "temperature",
-            "Cel",
-            Source::Temperature(temperature),
-        ))));
+    for (name, presses) in [
+        ("sos", &cfg.sos_presses_ms),
+        ("button", &cfg.button_presses_ms),
+    ] {
+        let pin = SimInputPin::new(time.clone(), presses.clone(), BUTTON_PRESS_MS);
+        pole.sensors
+            .push(Box::new(wrap(name).around(LatchingInput::new(pin, name))));
+    }
+    let air = TemperatureModel::thai_lowlands(cfg.longitude);
+    let cpu = TemperatureModel {
+        min_celsius: air.min_celsius + cfg.cpu_rise_c,
+        max_celsius: air.max_celsius + cfg.cpu_rise_c,
+        ..air.clone()
+    };
+    for (name, model) in [("temperature", air), (CPU_TEMPERATURE, cpu)] {
+        let sensor = model_sensor(name, "Cel", Source::Temperature(model));
+        pole.sensors.push(Box::new(wrap(name).around(sensor)));
+    }
     for spec in &cfg.series {
         let series = StepSeries::new(&spec.points);
         let sensor = model_sensor(&spec.sensor, &spec.unit, Source::Series(series));
@@ -335,7 +372,8 @@ fn validate(cfg: &SimConfig) -> Result<(), HwError> {
         .lamps
         .iter()
         .map(|l| l.id.as_str())
-        .chain(["lux", "motion", "temperature", "sos", "display", "speaker"])
+        .chain(BUILT_IN_SENSORS)
+        .chain(["display", "speaker"])
         .chain(cfg.series.iter().map(|s| s.sensor.as_str()))
         .chain(
             cfg.particulate
@@ -367,9 +405,41 @@ fn validate(cfg: &SimConfig) -> Result<(), HwError> {
         g.validate()
             .map_err(|e| HwError::Config(format!("gases: {e}")))?;
     }
+    let sensors: HashSet<&str> = BUILT_IN_SENSORS
+        .into_iter()
+        .chain(cfg.series.iter().map(|s| s.sensor.as_str()))
+        .chain(
+            cfg.particulate
+                .iter()
+                .flat_map(|p| sensor_names(p.protocol)),
+        )
+        .chain(cfg.gases.iter().map(|g| g.gas.name()))
+        .collect();
     for f in &cfg.faults {
         if !names.contains(f.device.as_str()) {
             return bad(format!("fault names unknown device `{}`", f.device));
+        }
+        let lamp = cfg.lamps.iter().any(|l| l.id == f.device);
+        match f.kind {
+            FaultKind::Offset if !sensors.contains(f.device.as_str()) => {
+                return bad(format!(
+                    "an `offset` fault needs a sensor; `{}` is not one",
+                    f.device
+                ))
+            }
+            FaultKind::Offset if !(f.offset.is_finite() && f.offset != 0.0) => {
+                return bad(format!(
+                    "the `offset` fault on `{}` needs a non-zero `offset`",
+                    f.device
+                ))
+            }
+            FaultKind::Dark if !lamp => {
+                return bad(format!(
+                    "a `dark` fault needs a lamp; `{}` is not one",
+                    f.device
+                ))
+            }
+            _ => {}
         }
         if f.until_ms.is_some_and(|u| u <= f.from_ms) {
             return bad(format!("fault on `{}` ends before it starts", f.device));
@@ -425,15 +495,20 @@ impl Faulty {
         WithFaults {
             inner,
             faults: self,
+            dark_since_kwh: None,
+            unmetered_kwh: 0.0,
         }
     }
 
-    fn active(&self) -> Option<FaultKind> {
+    fn active(&self) -> Option<&FaultSpec> {
         let now = self.clock.now_ms();
         self.faults
             .iter()
             .find(|f| f.from_ms <= now && f.until_ms.is_none_or(|u| now < u))
-            .map(|f| f.kind)
+    }
+
+    fn active_kind(&self) -> Option<FaultKind> {
+        self.active().map(|f| f.kind)
     }
 
     fn error(&self) -> HwError {
@@ -445,15 +520,19 @@ impl Faulty {
 struct WithFaults<D> {
     inner: D,
     faults: Faulty,
+    /// A dark lamp's meter: the inner lamp's energy counter when it went dark.
+    dark_since_kwh: Option<f64>,
+    /// Energy the inner lamp counted while dark, which the meter never saw.
+    unmetered_kwh: f64,
 }
 
 impl<D> WithFaults<D> {
     /// Passes a command to the device, unless a fault fails it or silently drops it.
     fn command(&mut self, f: impl FnOnce(&mut D) -> Result<(), HwError>) -> Result<(), HwError> {
-        match self.faults.active() {
+        match self.faults.active_kind() {
             Some(FaultKind::Fail) => Err(self.faults.error()),
             Some(FaultKind::Silent) => Ok(()),
-            None => f(&mut self.inner),
+            Some(FaultKind::Offset | FaultKind::Dark) | None => f(&mut self.inner),
         }
     }
 }
@@ -479,11 +558,28 @@ impl<L: DimmableLamp> DimmableLamp for WithFaults<L> {
         self.inner.target_level()
     }
 
+    /// A dark lamp's meter stops: no power, and the energy the lamp model integrates
+    /// meanwhile (sampled at the reads around the fault) is never counted.
     fn energy(&mut self) -> Result<EnergyReading, HwError> {
-        match self.faults.active() {
-            Some(FaultKind::Fail) => Err(self.faults.error()),
-            _ => self.inner.energy(),
+        let kind = self.faults.active_kind();
+        if kind == Some(FaultKind::Fail) {
+            return Err(self.faults.error());
         }
+        let inner = self.inner.energy()?;
+        let dark = kind == Some(FaultKind::Dark);
+        match (dark, self.dark_since_kwh) {
+            (true, None) => self.dark_since_kwh = Some(inner.total_kwh),
+            (false, Some(since)) => {
+                self.unmetered_kwh += inner.total_kwh - since;
+                self.dark_since_kwh = None;
+            }
+            _ => {}
+        }
+        let total = self.dark_since_kwh.unwrap_or(inner.total_kwh) - self.unmetered_kwh;
+        Ok(EnergyReading {
+            total_kwh: total,
+            watts: if dark { 0.0 } else { inner.watts },
+        })
     }
 }
 
@@ -496,12 +592,14 @@ impl<S: Sensor> Sensor for WithFaults<S> {
         self.inner.unit()
     }
 
-    /// While faulted the inner sensor is not read (a latched PIR event survives the fault).
+    /// While failed or silent the inner sensor is not read (a latched PIR event survives
+    /// the fault).
     fn read(&mut self) -> Result<Option<f64>, HwError> {
-        match self.faults.active() {
-            Some(FaultKind::Fail) => Err(self.faults.error()),
-            Some(FaultKind::Silent) => Ok(None),
-            None => self.inner.read(),
+        match self.faults.active().map(|f| (f.kind, f.offset)) {
+            Some((FaultKind::Fail, _)) => Err(self.faults.error()),
+            Some((FaultKind::Silent, _)) => Ok(None),
+            Some((FaultKind::Offset, offset)) => Ok(self.inner.read()?.map(|v| v + offset)),
+            Some((FaultKind::Dark, _)) | None => self.inner.read(),
         }
     }
 }
@@ -566,11 +664,16 @@ mod tests {
         let clock = Arc::new(SimClock::new(NOON));
         let mut pole = build_sim_pole(&SimConfig::default(), clock.clone()).unwrap();
         let names: Vec<_> = pole.sensors.iter().map(|s| s.unit().to_owned()).collect();
-        assert_eq!(names, ["lx", "1", "1", "Cel"]);
-        assert_eq!(format!("{pole:?}"), "Pole { lamps: [\"lamp-1\"], sensors: [\"lux\", \"motion\", \"sos\", \"temperature\"], outputs: [\"siren\", \"strobe\"], display: true, speaker: true }");
+        assert_eq!(names, ["lx", "1", "1", "1", "Cel", "Cel"]);
+        assert_eq!(format!("{pole:?}"), "Pole { lamps: [\"lamp-1\"], sensors: [\"lux\", \"motion\", \"sos\", \"button\", \"temperature\", \"cpu-temperature\"], outputs: [\"siren\", \"strobe\"], display: true, speaker: true }");
         assert!(read(&mut pole, "lux").unwrap().unwrap() > 10_000.0);
         let t = read(&mut pole, "temperature").unwrap().unwrap();
         assert!((24.0..=33.0).contains(&t));
+        let cpu = read(&mut pole, "cpu-temperature").unwrap().unwrap();
+        assert!(
+            (cpu - t - 20.0).abs() < 1e-9,
+            "the box runs 20 °C above the air"
+        );
         clock.set(MIDNIGHT);
         assert!(read(&mut pole, "lux").unwrap().unwrap() < 5.0);
 
@@ -592,13 +695,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let trace = dir.path().join("trace.jsonl");
         let cfg = SimConfig {
-            button_presses_ms: vec![NOON + 1_000],
+            sos_presses_ms: vec![NOON + 1_000],
+            button_presses_ms: vec![NOON + 7_000],
             trace: Some(trace.clone()),
             faults: vec![FaultSpec {
                 device: "speaker".into(),
                 from_ms: NOON + 10_000,
                 until_ms: None,
                 kind: FaultKind::Fail,
+                offset: 0.0,
             }],
             ..SimConfig::default()
         };
@@ -612,6 +717,15 @@ mod tests {
             "a press between reads"
         );
         assert_eq!(read(&mut pole, "sos").unwrap(), Some(0.0));
+        assert_eq!(
+            read(&mut pole, "button").unwrap(),
+            Some(0.0),
+            "its own input"
+        );
+        clock.advance(2_100);
+        assert_eq!(read(&mut pole, "button").unwrap(), Some(1.0));
+        assert_eq!(read(&mut pole, "sos").unwrap(), Some(0.0));
+        clock.set(NOON + 5_000);
 
         let siren = pole.output_mut("siren").unwrap();
         siren.set(true).unwrap();
@@ -699,6 +813,7 @@ mod tests {
             from_ms: 1_000,
             until_ms: Some(2_000),
             kind,
+            offset: 0.0,
         };
         let cfg = SimConfig {
             faults: vec![
@@ -733,6 +848,57 @@ mod tests {
         assert!(read(&mut pole, "temperature").unwrap().is_some());
         pole.lamp_mut("lamp-1").unwrap().set_level(50.0, 0).unwrap();
         pole.output_mut("strobe").unwrap().set(true).unwrap();
+    }
+
+    #[test]
+    fn an_offset_sensor_reads_high_and_a_dark_lamp_draws_nothing() {
+        const HOUR: u64 = 3_600_000;
+        let fault = |device: &str, kind, offset| FaultSpec {
+            device: device.into(),
+            from_ms: NOON + HOUR,
+            until_ms: Some(NOON + 2 * HOUR),
+            kind,
+            offset,
+        };
+        let cfg = SimConfig {
+            faults: vec![
+                fault("cpu-temperature", FaultKind::Offset, 35.0),
+                fault("lamp-1", FaultKind::Dark, 0.0),
+            ],
+            ..SimConfig::default()
+        };
+        let clock = Arc::new(SimClock::new(NOON));
+        let mut pole = build_sim_pole(&cfg, clock.clone()).unwrap();
+        pole.lamp_mut("lamp-1")
+            .unwrap()
+            .set_level(100.0, 0)
+            .unwrap();
+        let before = pole.lamp_mut("lamp-1").unwrap().energy().unwrap();
+        assert_eq!(before.watts, 100.5);
+
+        clock.set(NOON + HOUR);
+        let air = read(&mut pole, "temperature").unwrap().unwrap();
+        let cpu = read(&mut pole, "cpu-temperature").unwrap().unwrap();
+        assert!(
+            (cpu - air - 55.0).abs() < 1e-9,
+            "20 °C rise plus the 35 °C offset"
+        );
+        let lamp = pole.lamp_mut("lamp-1").unwrap();
+        lamp.set_level(80.0, 0).unwrap();
+        assert_eq!(lamp.target_level(), 80.0, "a dark lamp takes commands");
+        let dark = lamp.energy().unwrap();
+        assert_eq!(dark.watts, 0.0);
+        clock.set(NOON + 2 * HOUR);
+        let lamp = pole.lamp_mut("lamp-1").unwrap();
+        let after = lamp.energy().unwrap();
+        assert_eq!(after.watts, 80.5, "lit again");
+        assert!(
+            (after.total_kwh - dark.total_kwh).abs() < 1e-12,
+            "the hour in the dark used no metered energy"
+        );
+        let cpu = read(&mut pole, "cpu-temperature").unwrap().unwrap();
+        let air = read(&mut pole, "temperature").unwrap().unwrap();
+        assert!((cpu - air - 20.0).abs() < 1e-9);
     }
 
     #[test]
@@ -898,6 +1064,7 @@ mod tests {
             from_ms: DAY + 5_000,
             until_ms: Some(DAY + 10_000),
             kind: FaultKind::Fail,
+            offset: 0.0,
         }];
         let clock = Arc::new(SimClock::new(DAY));
         let mut pole = build_sim_pole(&cfg, clock.clone()).unwrap();
@@ -1023,6 +1190,7 @@ mod tests {
                 from_ms: 0,
                 until_ms: None,
                 kind: FaultKind::Fail,
+                offset: 0.0,
             }],
             ..SimConfig::default()
         };
@@ -1036,5 +1204,24 @@ mod tests {
                 Err(HwError::Config(_))
             ));
         }
+        let misplaced = |device: &str, kind, offset| {
+            let cfg = SimConfig {
+                faults: vec![FaultSpec {
+                    device: device.into(),
+                    from_ms: 0,
+                    until_ms: None,
+                    kind,
+                    offset,
+                }],
+                ..SimConfig::default()
+            };
+            match build_sim_pole(&cfg, clock.clone()) {
+                Err(HwError::Config(message)) => message,
+                other => panic!("accepted: {other:?}"),
+            }
+        };
+        assert!(misplaced("siren", FaultKind::Offset, 5.0).contains("needs a sensor"));
+        assert!(misplaced("lux", FaultKind::Offset, 0.0).contains("non-zero `offset`"));
+        assert!(misplaced("lux", FaultKind::Dark, 0.0).contains("needs a lamp"));
     }
 }

@@ -175,7 +175,7 @@ impl AlarmConfig {
         30
     }
     fn default_ack_button() -> String {
-        "sos".into()
+        "button".into()
     }
     fn default_audible() -> Vec<String> {
         vec!["siren".into()]

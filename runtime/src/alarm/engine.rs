@@ -1049,6 +1049,7 @@ mod tests {
             from_ms: 0,
             until_ms: None,
             kind: FaultKind::Fail,
+            offset: 0.0,
         };
         let mut b = Bench::new(AlarmConfig::default(), vec![fault]);
         b.engine
