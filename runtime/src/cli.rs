@@ -293,6 +293,7 @@ fn run_pole(path: &Path) -> anyhow::Result<()> {
             clock,
             inbox,
         )?;
+        runtime.watch_link(link.watch());
         let mut next_step = tokio::time::Instant::now();
         let mut cameras = runtime.take_vision_events();
         loop {

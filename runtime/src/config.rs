@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::alarm::AlarmConfig;
 use crate::control::ControlConfig;
 use crate::devices::LightingPolicy;
+use crate::health::HealthConfig;
 use crate::plugin::{Capability, RestartPolicy};
 use crate::uplink::{Identity, UplinkConfig};
 use crate::vision::VisionConfig;
@@ -56,6 +57,9 @@ pub struct PoleConfig {
     /// The local alarm engine.
     #[serde(default)]
     pub alarm: AlarmConfig,
+    /// Health checks and thermal derating.
+    #[serde(default)]
+    pub health: HealthConfig,
 }
 
 /// Storage locations.
@@ -198,6 +202,7 @@ impl PoleConfig {
         self.pole.validate()?;
         self.settings().validate()?;
         self.uplink.validate()?;
+        self.health.validate()?;
         self.control.validate()
     }
 

@@ -11,6 +11,7 @@
 //! - [`engine`]: wasmtime set-up, CPU-deadline ticker and the compiled-component cache;
 //! - [`host`]: the WIT interfaces the host implements for plugins;
 //! - [`uplink`]: upstream records and where they go; [`reports`]: the host's own events;
+//! - [`health`]: the pole's green/amber/red verdict, its findings and thermal derating;
 //! - [`runtime`]: the main loop tying these together; [`sim`]: the scenario runner;
 //! - [`config`]: `pole.toml`; [`cli`] and [`scaffold`]: the `sao` command.
 
@@ -22,6 +23,7 @@ pub mod control;
 pub mod ctl;
 pub mod devices;
 pub mod engine;
+pub mod health;
 pub mod host;
 pub mod plugin;
 pub mod reports;

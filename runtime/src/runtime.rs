@@ -16,10 +16,13 @@ use crate::bus::Bus;
 use crate::config::PluginSpec;
 use crate::config::{PoleConfig, RuntimeSettings};
 use crate::engine::{CacheOutcome, ComponentCache, EngineOptions, SaoEngine};
+use crate::health::system::SystemProbe;
+use crate::health::{CameraState, Monitor, Observation, PluginState};
 use crate::host::{KvStore, Services};
 use crate::plugin::supervisor::SupervisorParts;
 use crate::plugin::{self, Supervisor, TrustStore};
 use crate::reports;
+use crate::uplink::mqtt::LinkStatus;
 use crate::uplink::{Metric, Outbox, RecordSink, Source, Uplink};
 use crate::vision::{report_health, VisionHub};
 use sao_vision::pipeline::VisionEvent;
@@ -60,6 +63,16 @@ pub struct Runtime {
     published_states: Vec<StatusEntry>,
     /// Keeps alarms on time when the pole runs in real time.
     alarm_driver: Option<AlarmDriver>,
+    /// The pole's health findings.
+    health: Monitor,
+    /// Disk and memory of the box.
+    system: SystemProbe,
+    /// Each running camera's last reported state.
+    cameras: std::collections::BTreeMap<String, CameraState>,
+    /// The MQTT link's status, once connected (`sao run`).
+    link: Option<tokio::sync::watch::Receiver<LinkStatus>>,
+    /// Since when the link has been down, as the health checks saw it.
+    link_down_since: Option<u64>,
 }
 
 impl Runtime {
@@ -90,6 +103,7 @@ impl Runtime {
             .context("cannot open the uplink outbox")?;
         let uplink = Arc::new(Uplink::new(config.pole.clone(), Arc::new(outbox), tap));
         let vision = VisionHub::new(config.vision.clone(), config.cameras.clone());
+        let system = SystemProbe::new(data_dir);
         let services = Arc::new(Services::new(
             pole,
             clock,
@@ -110,10 +124,15 @@ impl Runtime {
             rejected: Vec::new(),
             bus: Bus::default(),
             vision,
-            config,
             next_health_ms: 0,
             published_states: Vec::new(),
             alarm_driver: None,
+            health: Monitor::new(config.health.clone()),
+            system,
+            cameras: Default::default(),
+            link: None,
+            link_down_since: None,
+            config,
         })
     }
 
@@ -295,6 +314,16 @@ impl Runtime {
             VisionEvent::Health { camera, change } => {
                 tracing::info!(%camera, state = ?change.state, "{}", change.detail);
                 report_health(&self.services.uplink, &camera, &change);
+                let state = CameraState {
+                    name: camera.clone(),
+                    healthy: change.state.is_healthy(),
+                    state: serde_json::to_value(change.state)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default(),
+                    detail: change.detail,
+                };
+                self.cameras.insert(camera, state);
             }
             VisionEvent::InferenceFailed { camera, reason } => {
                 tracing::warn!(%camera, "inference failed: {reason}");
@@ -357,14 +386,98 @@ impl Runtime {
             self.publish_status(true);
         }
 
+        self.check_health(now);
         if now >= self.next_health_ms {
             self.publish_lamp_health(now);
+            self.health.publish_summary(&self.services.uplink, now);
             reports::outbox(&self.services.uplink, now);
             self.next_health_ms = now + self.config.timing.health_interval_s * 1000;
         }
         // Everything this step queued (the plugins' records included) is accepted once
         // it is on disk: one flush per step, not one per record.
         self.commit_records();
+    }
+
+    /// Runs the daily output self-test and the health checks when they are due; publishes
+    /// what changed and applies the thermal derating.
+    fn check_health(&mut self, now: u64) {
+        if self
+            .health
+            .self_test_due(now, self.config.pole.utc_offset_minutes)
+        {
+            self.test_outputs();
+        }
+        if !self.health.check_due(now) {
+            return;
+        }
+        let observation = self.observe(now);
+        let changes = self.health.check(&observation);
+        self.vision.set_inference_duty(self.health.inference_duty());
+        for change in &changes {
+            let f = &change.finding;
+            if change.cleared {
+                tracing::info!(component = %f.component, "health: recovered");
+            } else {
+                tracing::warn!(component = %f.component, status = ?f.status, "health: {}", f.problem);
+            }
+        }
+        if !changes.is_empty() {
+            self.health
+                .publish_changes(&self.services.uplink, &changes, now);
+            self.health.publish_summary(&self.services.uplink, now);
+        }
+    }
+
+    /// Self-tests the alarm outputs now; the next health check (at once) judges them.
+    pub fn test_outputs(&mut self) -> Vec<crate::alarm::OutputTest> {
+        let results = self.services.alarms.self_test();
+        tracing::info!(?results, "output self-test");
+        self.health.record_self_test(results.clone());
+        results
+    }
+
+    /// What the health checks look at, now.
+    fn observe(&mut self, now: u64) -> Observation {
+        if let Some(link) = &self.link {
+            let connected = link.borrow().connected;
+            self.link_down_since = match (connected, self.link_down_since) {
+                (true, _) => None,
+                (false, since) => Some(since.unwrap_or(now)),
+            };
+        }
+        Observation {
+            now_ms: now,
+            sensors: self.services.devices.sensors().states(),
+            lamps: self.services.devices.lamps().status(),
+            cameras: self.cameras.values().cloned().collect(),
+            plugins: self
+                .plugins
+                .iter()
+                .map(|p| {
+                    let health = p.health();
+                    let stats = p.stats();
+                    PluginState {
+                        id: p.id().to_string(),
+                        state: health.name(),
+                        reason: health.reason().map(String::from),
+                        restarts: stats.restarts,
+                        deadline_hits: stats.deadline_hits,
+                    }
+                })
+                .collect(),
+            system: self.system.read(),
+            uplink_down_since_ms: self.link_down_since,
+        }
+    }
+
+    /// Follows the MQTT link's status (for health and the technician page).
+    pub fn watch_link(&mut self, link: tokio::sync::watch::Receiver<LinkStatus>) {
+        self.link = Some(link);
+    }
+
+    /// The pole's health: its verdict and findings, worst first.
+    pub fn health(&self) -> &Monitor {
+        &self.health
     }
 
     /// A press of the pole's acknowledge button acknowledges every active alarm.

@@ -97,6 +97,26 @@ impl Selector {
     }
 }
 
+/// The result of one output's self-test.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputTest {
+    /// Output name.
+    pub output: String,
+    /// What happened.
+    pub outcome: TestOutcome,
+}
+
+/// How an output's self-test ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TestOutcome {
+    /// It switched on and off as commanded.
+    Passed,
+    /// It refused a command or did not follow it.
+    Failed(String),
+    /// Not tested, and why.
+    Skipped(String),
+}
+
 /// Why an alarm's audible outputs stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Silence {
@@ -302,6 +322,41 @@ impl AlarmEngine {
         self.outputs
             .iter()
             .map(|o| (o.name().to_string(), o.is_on()))
+            .collect()
+    }
+
+    /// Tests every output: each is switched on, must read back on, and is switched off
+    /// again (a relay click, too short to sound a siren). Skipped while an alarm is
+    /// active, so a test never interrupts one. On GPIO relays without a feedback line the
+    /// read-back is the driver's own state, so the test finds drivers that refuse
+    /// commands, not a burnt siren horn.
+    pub fn self_test(&mut self) -> Vec<OutputTest> {
+        let busy = !self.active.is_empty();
+        self.outputs
+            .iter_mut()
+            .map(|output| {
+                let outcome = if busy {
+                    TestOutcome::Skipped("an alarm is active".into())
+                } else {
+                    let on = output.set(true).map(|()| {
+                        if output.is_on() {
+                            Ok(())
+                        } else {
+                            Err("commanded on, but it did not switch".to_string())
+                        }
+                    });
+                    let off = output.set(false);
+                    match (on, off) {
+                        (Ok(Ok(())), Ok(())) => TestOutcome::Passed,
+                        (Ok(Err(e)), _) => TestOutcome::Failed(e),
+                        (Err(e), _) | (_, Err(e)) => TestOutcome::Failed(e.to_string()),
+                    }
+                };
+                OutputTest {
+                    output: output.name().to_string(),
+                    outcome,
+                }
+            })
             .collect()
     }
 
@@ -1060,6 +1115,45 @@ mod tests {
         assert_eq!(advance.faults.len(), 1);
         assert!(advance.faults[0].starts_with("siren: "));
         assert!(b.engine.advance(T0 + 10).faults.is_empty(), "reported once");
+    }
+
+    #[test]
+    fn the_self_test_finds_outputs_that_refuse_or_do_not_follow() {
+        let fault = |device: &str, kind| FaultSpec {
+            device: device.into(),
+            from_ms: 0,
+            until_ms: None,
+            kind,
+            offset: 0.0,
+        };
+        let mut b = Bench::new(
+            AlarmConfig::default(),
+            vec![fault("siren", FaultKind::Silent)],
+        );
+        let results = b.engine.self_test();
+        assert_eq!(results.len(), 2);
+        assert!(
+            matches!(&results[0].outcome, TestOutcome::Failed(e) if e.contains("did not switch"))
+        );
+        assert_eq!(results[1].outcome, TestOutcome::Passed);
+        assert!(!b.on("strobe"), "left off");
+
+        let mut b = Bench::new(
+            AlarmConfig::default(),
+            vec![fault("strobe", FaultKind::Fail)],
+        );
+        let results = b.engine.self_test();
+        assert_eq!(results[0].outcome, TestOutcome::Passed);
+        assert!(matches!(&results[1].outcome, TestOutcome::Failed(e) if e.contains("strobe")));
+
+        b.engine
+            .sound(source("p"), request(Level::Warning), T0)
+            .unwrap();
+        assert!(b
+            .engine
+            .self_test()
+            .iter()
+            .all(|t| matches!(t.outcome, TestOutcome::Skipped(_))));
     }
 
     #[test]

@@ -25,7 +25,8 @@ use serde_json::{json, Map, Value};
 
 pub use config::{AlarmConfig, Level};
 pub use engine::{
-    Alarm, AlarmEngine, AlarmError, Change, ChangeKind, ClearReason, Request, Selector,
+    Alarm, AlarmEngine, AlarmError, Change, ChangeKind, ClearReason, OutputTest, Request, Selector,
+    TestOutcome,
 };
 
 use crate::devices::Devices;
@@ -103,6 +104,11 @@ impl Alarms {
             .active()
             .map(|a| (a.clone(), engine.drives(a)))
             .collect()
+    }
+
+    /// Self-tests the outputs (see [`AlarmEngine::self_test`]).
+    pub fn self_test(&self) -> Vec<OutputTest> {
+        self.lock().self_test()
     }
 
     /// Alarm `id` of `plugin`, if active.

@@ -82,6 +82,10 @@ pub struct LampStatus {
     pub watts: f64,
     /// Cumulative energy, kWh.
     pub total_kwh: f64,
+    /// Power at 100 %, watts.
+    pub rated_watts: f64,
+    /// Why the power meter could not be read, if it could not.
+    pub meter_error: Option<String>,
     /// Plugin in control, if any.
     pub controller: Option<String>,
     /// Whether the fail-safe holds the lamp.
@@ -277,12 +281,15 @@ impl LampArbiter {
         self.slots
             .iter_mut()
             .map(|s| {
-                let energy = s.lamp.energy().ok();
+                let energy = s.lamp.energy();
+                let reading = energy.as_ref().ok();
                 LampStatus {
                     id: s.lamp.id().to_string(),
                     level: s.lamp.level(),
-                    watts: energy.as_ref().map_or(0.0, |e| e.watts),
-                    total_kwh: energy.as_ref().map_or(0.0, |e| e.total_kwh),
+                    watts: reading.map_or(0.0, |e| e.watts),
+                    total_kwh: reading.map_or(0.0, |e| e.total_kwh),
+                    rated_watts: s.lamp.rated_watts(),
+                    meter_error: energy.err().map(|e| e.to_string()),
                     controller: s.controller.clone(),
                     failsafe: s.failsafe,
                 }

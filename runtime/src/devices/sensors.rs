@@ -84,6 +84,19 @@ impl SensorBoard {
             .collect()
     }
 
+    /// Every sensor's latest value and problem, for the health checks.
+    pub fn states(&self) -> Vec<crate::health::SensorState> {
+        self.entries
+            .iter()
+            .map(|e| crate::health::SensorState {
+                name: e.sensor.name().to_string(),
+                value: e.latest.as_ref().map(|r| r.value),
+                unit: e.sensor.unit().to_string(),
+                problem: e.problem.clone(),
+            })
+            .collect()
+    }
+
     /// Reads every sensor once; returns new readings and health changes.
     pub fn poll(&mut self, now_ms: u64) -> (Vec<Reading>, Vec<SensorHealthChange>) {
         let mut readings = Vec::new();

@@ -150,12 +150,14 @@ pub struct MemoryCapExceeded {
 /// Per-plugin memory cap: growing past it traps the plugin, alone.
 pub struct MemoryCap {
     cap: usize,
+    /// Linear memory granted so far, in bytes.
+    used: usize,
 }
 
 impl ResourceLimiter for MemoryCap {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
@@ -165,6 +167,7 @@ impl ResourceLimiter for MemoryCap {
                 desired,
             }));
         }
+        self.used = self.used.saturating_sub(current) + desired;
         Ok(true)
     }
 
@@ -204,10 +207,18 @@ impl PluginState {
             // No preopens, no environment, no network, no inherited stdio.
             wasi: WasiCtx::builder().build(),
             table: ResourceTable::new(),
-            memory: MemoryCap { cap: memory_cap },
+            memory: MemoryCap {
+                cap: memory_cap,
+                used: 0,
+            },
             budget: CpuBudget::new(call_budget),
             telemetry,
         }
+    }
+
+    /// Linear memory the instance holds, in bytes.
+    pub fn memory_bytes(&self) -> usize {
+        self.memory.used
     }
 
     /// The memory limiter (for `Store::limiter`).

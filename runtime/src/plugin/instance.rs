@@ -114,6 +114,11 @@ impl Instance {
         })
     }
 
+    /// Linear memory the instance holds, in bytes.
+    pub fn memory_bytes(&self) -> usize {
+        self.store.data().memory_bytes()
+    }
+
     /// Calls a handler. `Err` is a trap (the instance must be dropped); `Ok(Err(_))` is
     /// an error the plugin returned.
     pub async fn call(&mut self, call: &Call) -> wasmtime::Result<HandlerResult> {

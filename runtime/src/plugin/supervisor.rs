@@ -112,6 +112,16 @@ impl PluginHealth {
             PluginHealth::Failed { .. } => "failed",
         }
     }
+
+    /// Why it is not running, if it is not.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            PluginHealth::Running => None,
+            PluginHealth::Backoff { reason, .. }
+            | PluginHealth::Disabled { reason }
+            | PluginHealth::Failed { reason } => Some(reason),
+        }
+    }
 }
 
 /// Counters for the status page and upstream status.
@@ -124,6 +134,8 @@ pub struct PluginStats {
     pub errors: u64,
     /// Traps (crashes).
     pub crashes: u64,
+    /// Crashes that were the CPU deadline cutting a handler call off.
+    pub deadline_hits: u64,
     /// Restarts performed.
     pub restarts: u64,
     /// Events not delivered because the plugin was not running.
@@ -263,6 +275,11 @@ impl Supervisor {
             throttled: self.limits.telemetry.refused(),
             ..self.stats.clone()
         }
+    }
+
+    /// Linear memory of the running instance, in bytes (0 when it is not running).
+    pub fn memory_bytes(&self) -> usize {
+        self.instance.as_ref().map_or(0, |i| i.memory_bytes())
     }
 
     /// The config in force (last good).
@@ -407,6 +424,9 @@ impl Supervisor {
     fn crashed(&mut self, error: &wasmtime::Error, during: &str, now: u64) {
         self.instance = None;
         self.stats.crashes += 1;
+        if error.downcast_ref::<DeadlineExceeded>().is_some() {
+            self.stats.deadline_hits += 1;
+        }
         let reason = format!("crashed in {during}: {}", describe_trap(error));
         self.stats.last_error = Some(reason.clone());
         let changes = self

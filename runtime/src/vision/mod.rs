@@ -264,6 +264,14 @@ impl VisionHub {
         }
     }
 
+    /// Limits inference on every camera to `duty` of the time (thermal derating).
+    pub fn set_inference_duty(&self, duty: f64) {
+        if (self.slots.duty() - duty).abs() > f64::EPSILON {
+            tracing::warn!(duty, "inference duty changed");
+            self.slots.set_duty(duty);
+        }
+    }
+
     /// Counters of each running camera.
     pub fn stats(&self) -> BTreeMap<String, sao_vision::pipeline::StatsSnapshot> {
         self.feeds

@@ -2,9 +2,15 @@
 //! at a time (a semaphore: the box has few cores and every camera wants them), each with
 //! its own timeout. A run that overstays is told to terminate through ONNX Runtime's
 //! run options, and its slot stays taken until it has really stopped.
+//!
+//! Thermal derating: [`InferenceSlots::set_duty`] limits the share of time the box spends
+//! inferring. After a run of `d` the slots cool down for `d × (1 / duty − 1)`; frames that
+//! arrive meanwhile are not inferred ([`InferenceSlots::cooling`]), so latency stays one
+//! frame while the SoC sheds heat before the kernel throttles it.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use ort::session::RunOptions;
 use serde::{Deserialize, Serialize};
@@ -49,11 +55,23 @@ pub enum InferenceError {
     Task(String),
 }
 
-/// The box's inference slots (cheap to clone; clones share the slots).
+/// The lowest duty [`InferenceSlots::set_duty`] accepts: detection never stops entirely.
+pub const MIN_DUTY: f64 = 0.05;
+
+/// The box's inference slots (cheap to clone; clones share the slots and the derating).
 #[derive(Clone)]
 pub struct InferenceSlots {
     semaphore: Arc<Semaphore>,
     timeout: Duration,
+    derating: Arc<Derating>,
+}
+
+/// The share of time inference may run, and when the present cool-down ends.
+#[derive(Default)]
+struct Derating {
+    /// Duty in thousandths; 0 stands for 1000 (no derating).
+    duty_permille: AtomicU32,
+    cool_until: Mutex<Option<Instant>>,
 }
 
 impl InferenceSlots {
@@ -62,6 +80,51 @@ impl InferenceSlots {
         Self {
             semaphore: Arc::new(Semaphore::new(config.concurrency.max(1))),
             timeout: Duration::from_millis(config.timeout_ms.max(1)),
+            derating: Arc::default(),
+        }
+    }
+
+    /// Limits inference to `duty` of the time (1.0: no limit), clamped to
+    /// [`MIN_DUTY`]..=1.
+    pub fn set_duty(&self, duty: f64) {
+        let duty = if duty.is_finite() { duty } else { 1.0 };
+        let permille = (duty.clamp(MIN_DUTY, 1.0) * 1000.0).round() as u32;
+        self.derating
+            .duty_permille
+            .store(permille, Ordering::Relaxed);
+        if permille >= 1000 {
+            *self.cool_until() = None;
+        }
+    }
+
+    /// The share of time inference may run.
+    pub fn duty(&self) -> f64 {
+        match self.derating.duty_permille.load(Ordering::Relaxed) {
+            0 => 1.0,
+            permille => f64::from(permille) / 1000.0,
+        }
+    }
+
+    /// Whether the slots are cooling down after a run: a frame now is not inferred.
+    pub fn cooling(&self) -> bool {
+        self.cool_until()
+            .is_some_and(|until| Instant::now() < until)
+    }
+
+    fn cool_until(&self) -> std::sync::MutexGuard<'_, Option<Instant>> {
+        self.derating
+            .cool_until
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Starts the cool-down a run of `ran` earns at the present duty.
+    fn cool_down(&self, ran: Duration) {
+        let duty = self.duty();
+        if duty < 1.0 {
+            let until = Instant::now() + ran.mul_f64(1.0 / duty - 1.0);
+            let mut cool_until = self.cool_until();
+            *cool_until = Some(cool_until.map_or(until, |t| t.max(until)));
         }
     }
 
@@ -81,12 +144,15 @@ impl InferenceSlots {
         let options =
             Arc::new(RunOptions::new().map_err(|e| InferenceError::Setup(e.to_string()))?);
         let task_options = options.clone();
+        let started = Instant::now();
         let task = tokio::task::spawn_blocking(move || {
             // The slot is released when the run returns, not when the caller stops waiting.
             let _permit = permit;
             job(&task_options)
         });
-        match tokio::time::timeout(self.timeout, task).await {
+        let outcome = tokio::time::timeout(self.timeout, task).await;
+        self.cool_down(started.elapsed());
+        match outcome {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => Err(InferenceError::Task(e.to_string())),
             Err(_) => {
@@ -130,6 +196,31 @@ mod tests {
             .await
             .unwrap();
         assert!(saw_finished);
+    }
+
+    #[tokio::test]
+    async fn a_derated_box_cools_down_after_each_run() {
+        load_onnxruntime();
+        let slots = InferenceSlots::new(&InferenceConfig::default());
+        assert_eq!(slots.duty(), 1.0);
+        slots
+            .run(|_| std::thread::sleep(Duration::from_millis(20)))
+            .await
+            .unwrap();
+        assert!(!slots.cooling(), "no derating, no cool-down");
+
+        slots.set_duty(0.01);
+        assert_eq!(slots.duty(), MIN_DUTY, "clamped: detection never stops");
+        // A 200 ms run at 5 % earns a 3.8 s cool-down.
+        slots
+            .run(|_| std::thread::sleep(Duration::from_millis(200)))
+            .await
+            .unwrap();
+        assert!(slots.cooling());
+        let clone = slots.clone();
+        assert!(clone.cooling(), "every camera shares the box's cool-down");
+        slots.set_duty(1.0);
+        assert!(!slots.cooling(), "lifting the derating ends the cool-down");
     }
 
     #[tokio::test]

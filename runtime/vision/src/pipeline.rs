@@ -148,6 +148,7 @@ pub struct PipelineStats {
     frames: AtomicU64,
     inferences: AtomicU64,
     skipped: AtomicU64,
+    derated: AtomicU64,
     failures: AtomicU64,
     inference_us: AtomicU64,
     counts: Mutex<BTreeMap<String, u64>>,
@@ -162,6 +163,8 @@ pub struct StatsSnapshot {
     pub inferences: u64,
     /// Frames the gate skipped.
     pub skipped: u64,
+    /// Frames not inferred because the box was cooling down (thermal derating).
+    pub derated: u64,
     /// Inferences that failed or timed out.
     pub failures: u64,
     /// Mean inference time, milliseconds.
@@ -179,6 +182,7 @@ impl PipelineStats {
             frames: self.frames.load(Ordering::Relaxed),
             inferences,
             skipped: self.skipped.load(Ordering::Relaxed),
+            derated: self.derated.load(Ordering::Relaxed),
             failures: self.failures.load(Ordering::Relaxed),
             mean_inference_ms: self.inference_us.load(Ordering::Relaxed) as f64
                 / 1000.0
@@ -451,6 +455,10 @@ impl CameraPipeline {
             return events;
         };
         let (width, height) = (size.width as u32, size.height as u32);
+        if self.slots.cooling() {
+            self.stats.derated.fetch_add(1, Ordering::Relaxed);
+            return events;
+        }
         let tracked: Vec<BoundingBox> = self.tracker.tracks().map(|t| t.bbox).collect();
         let Some(plan) = self.gate.plan((width, height), ts_ms, &motion, &tracked) else {
             self.stats.skipped.fetch_add(1, Ordering::Relaxed);
