@@ -11,6 +11,7 @@ use crate::control::ControlConfig;
 use crate::devices::LightingPolicy;
 use crate::health::HealthConfig;
 use crate::plugin::{Capability, RestartPolicy};
+use crate::sos::SosConfig;
 use crate::uplink::{Identity, UplinkConfig};
 use crate::vision::VisionConfig;
 use sao_vision::pipeline::CameraConfig;
@@ -60,6 +61,9 @@ pub struct PoleConfig {
     /// Health checks and thermal derating.
     #[serde(default)]
     pub health: HealthConfig,
+    /// The SOS button.
+    #[serde(default)]
+    pub sos: SosConfig,
 }
 
 /// Storage locations.

@@ -6,6 +6,7 @@
 //! Modules, in the order data flows through them:
 //! - [`devices`]: the pole's lamps (with the lighting fail-safe) and sensors;
 //! - [`alarm`]: the local alarm engine (siren, strobe, lamps, display, speaker);
+//!   [`sos`]: the SOS button, answered through it;
 //! - [`bus`]: which plugin receives which reading and tick;
 //! - [`plugin`]: packages, signatures, capabilities, instances and their supervision;
 //! - [`engine`]: wasmtime set-up, CPU-deadline ticker and the compiled-component cache;
@@ -30,6 +31,7 @@ pub mod reports;
 pub mod runtime;
 pub mod scaffold;
 pub mod sim;
+pub mod sos;
 pub mod storage;
 pub mod uplink;
 pub mod vision;

@@ -22,6 +22,7 @@ use crate::host::{KvStore, Services};
 use crate::plugin::supervisor::SupervisorParts;
 use crate::plugin::{self, Supervisor, TrustStore};
 use crate::reports;
+use crate::sos::Sos;
 use crate::uplink::mqtt::LinkStatus;
 use crate::uplink::{Metric, Outbox, RecordSink, Source, Uplink};
 use crate::vision::{report_health, VisionHub};
@@ -73,6 +74,8 @@ pub struct Runtime {
     link: Option<tokio::sync::watch::Receiver<LinkStatus>>,
     /// Since when the link has been down, as the health checks saw it.
     link_down_since: Option<u64>,
+    /// The SOS button.
+    sos: Sos,
 }
 
 impl Runtime {
@@ -132,6 +135,7 @@ impl Runtime {
             cameras: Default::default(),
             link: None,
             link_down_since: None,
+            sos: Sos::new(config.sos.clone()),
             config,
         })
     }
@@ -356,6 +360,8 @@ impl Runtime {
         reports::sensor_health(&self.services.uplink, &sensor_changes, now);
         self.vision.wake(&readings);
         self.acknowledge_on_button(&readings);
+        self.sos
+            .on_readings(&readings, &self.services.alarms, &self.vision.access(), now);
 
         let routed = self.bus.route(&readings, now);
         // Plugins run concurrently: a plugin stuck in a loop yields at every epoch tick
@@ -377,6 +383,7 @@ impl Runtime {
         // The alarm driver keeps alarms on time in real time; `sao sim` has none, so its
         // virtual time moves them here (it is harmless when the driver runs too).
         self.services.alarms.advance();
+        self.sos.advance(&self.services.alarms, now);
 
         // The retained status lists each plugin's state: keep it true when one changes.
         if self

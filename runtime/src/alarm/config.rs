@@ -79,7 +79,7 @@ impl LevelActions {
     }
 }
 
-/// The actions of each level.
+/// The actions of each level, and of the kinds that have their own.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Levels {
@@ -89,6 +89,9 @@ pub struct Levels {
     pub warning: LevelActions,
     /// Emergencies.
     pub emergency: LevelActions,
+    /// Kinds whose actions replace their level's (from `[alarm.kinds]`).
+    #[serde(skip)]
+    pub kinds: BTreeMap<String, LevelActions>,
 }
 
 impl Default for Levels {
@@ -105,11 +108,18 @@ impl Default for Levels {
                 LampAction::Full,
                 true,
             ),
+            kinds: BTreeMap::new(),
         }
     }
 }
 
 impl Levels {
+    /// What an alarm of `kind` at `level` drives: its kind's actions if it has its own,
+    /// else its level's.
+    pub fn of_alarm(&self, kind: &str, level: Level) -> &LevelActions {
+        self.kinds.get(kind).unwrap_or_else(|| self.of(level))
+    }
+
     /// The actions of `level`.
     pub fn of(&self, level: Level) -> &LevelActions {
         match level {
@@ -117,14 +127,6 @@ impl Levels {
             Level::Warning => &self.warning,
             Level::Emergency => &self.emergency,
         }
-    }
-
-    fn all(&self) -> [(Level, &LevelActions); 3] {
-        [
-            (Level::Advisory, &self.advisory),
-            (Level::Warning, &self.warning),
-            (Level::Emergency, &self.emergency),
-        ]
     }
 }
 
@@ -159,6 +161,11 @@ pub struct AlarmConfig {
     /// What each level drives.
     #[serde(default)]
     pub levels: Option<Levels>,
+    /// Kinds of alarm that drive their own actions whatever their level, e.g.
+    /// `[alarm.kinds.sos]`: an SOS lights the scene, flashes the strobe and answers the
+    /// caller by voice instead of wailing the siren. Replaces the built-in kinds.
+    #[serde(default = "AlarmConfig::default_kinds")]
+    pub kinds: BTreeMap<String, LevelActions>,
 }
 
 impl AlarmConfig {
@@ -179,6 +186,12 @@ impl AlarmConfig {
     }
     fn default_audible() -> Vec<String> {
         vec!["siren".into()]
+    }
+    fn default_kinds() -> BTreeMap<String, LevelActions> {
+        BTreeMap::from([(
+            "sos".to_string(),
+            LevelActions::new(&[("strobe", "flash")], LampAction::Full, true),
+        )])
     }
 
     /// The built-in patterns, overridden by `patterns`.
@@ -202,39 +215,50 @@ impl AlarmConfig {
         Ok(patterns)
     }
 
-    /// The level actions for a pole with `outputs`: configured levels must name outputs
-    /// the pole has and known patterns; the defaults skip outputs the pole lacks.
+    /// The level and kind actions for a pole with `outputs`: configured ones must name
+    /// outputs the pole has and known patterns; the built-in ones skip outputs the pole
+    /// lacks.
     pub fn levels(&self, outputs: &[String]) -> Result<Levels, String> {
         let patterns = self.patterns()?;
-        let Some(levels) = &self.levels else {
-            let mut levels = Levels::default();
-            for actions in [
-                &mut levels.advisory,
-                &mut levels.warning,
-                &mut levels.emergency,
-            ] {
+        let builtin_kinds = self.kinds == Self::default_kinds();
+        let mut levels = self.levels.clone().unwrap_or_default();
+        levels.kinds = self.kinds.clone();
+        let check = |name: String, actions: &mut LevelActions, builtin: bool| {
+            if builtin {
                 actions.outputs.retain(|o, _| outputs.contains(o));
+                return Ok(());
             }
-            return Ok(levels);
-        };
-        for (level, actions) in levels.all() {
             for (output, pattern) in &actions.outputs {
                 if !outputs.contains(output) {
                     return Err(format!(
-                        "alarm.levels.{}: no output `{output}` on this pole (it has: {})",
-                        level.as_str(),
+                        "alarm.{name}: no output `{output}` on this pole (it has: {})",
                         outputs.join(", ")
                     ));
                 }
                 if !patterns.contains_key(pattern) {
                     return Err(format!(
-                        "alarm.levels.{}.outputs.{output}: no pattern `{pattern}`",
-                        level.as_str()
+                        "alarm.{name}.outputs.{output}: no pattern `{pattern}`"
                     ));
                 }
             }
+            Ok(())
+        };
+        let builtin_levels = self.levels.is_none();
+        for (level, actions) in [
+            (Level::Advisory, &mut levels.advisory),
+            (Level::Warning, &mut levels.warning),
+            (Level::Emergency, &mut levels.emergency),
+        ] {
+            check(
+                format!("levels.{}", level.as_str()),
+                actions,
+                builtin_levels,
+            )?;
         }
-        Ok(levels.clone())
+        for (kind, actions) in &mut levels.kinds {
+            check(format!("kinds.{kind}"), actions, builtin_kinds)?;
+        }
+        Ok(levels)
     }
 }
 

@@ -246,7 +246,7 @@ fn sounds(levels: &Levels, audible: &[String], alarm: &Alarm) -> bool {
     match &alarm.fixed_outputs {
         Some(fixed) => fixed.iter().any(|o| audible.contains(o)),
         None => {
-            let actions = levels.of(alarm.request.level);
+            let actions = levels.of_alarm(&alarm.request.kind, alarm.request.level);
             actions.outputs.keys().any(|o| audible.contains(o))
                 || (actions.voice && alarm.request.voice.is_some())
         }
@@ -378,7 +378,9 @@ impl AlarmEngine {
             })
             .collect();
         if alarm.fixed_outputs.is_none() {
-            let actions = self.levels.of(alarm.request.level);
+            let actions = self
+                .levels
+                .of_alarm(&alarm.request.kind, alarm.request.level);
             match actions.lamps {
                 LampAction::None => {}
                 LampAction::Flash => drives.push("lamps: flash".into()),
@@ -619,7 +621,7 @@ impl AlarmEngine {
                 .then(|| &self.patterns["steady"]),
             None => self
                 .levels
-                .of(alarm.request.level)
+                .of_alarm(&alarm.request.kind, alarm.request.level)
                 .outputs
                 .get(output)
                 .map(|name| &self.patterns[name]),
@@ -672,11 +674,20 @@ impl AlarmEngine {
             .active
             .values()
             .filter(|a| a.fixed_outputs.is_none())
-            .max_by_key(|a| (self.levels.of(a.request.level).lamps, a.level_since_ms))
+            .max_by_key(|a| {
+                (
+                    self.levels.of_alarm(&a.request.kind, a.request.level).lamps,
+                    a.level_since_ms,
+                )
+            })
         else {
             return (None, None);
         };
-        match self.levels.of(strongest.request.level).lamps {
+        match self
+            .levels
+            .of_alarm(&strongest.request.kind, strongest.request.level)
+            .lamps
+        {
             LampAction::None => (None, None),
             LampAction::Full => (Some(100.0), None),
             LampAction::Flash => {
@@ -691,7 +702,10 @@ impl AlarmEngine {
     fn leading(&self, wants: impl Fn(&Alarm, &LevelActions) -> bool) -> Option<&Alarm> {
         self.active
             .values()
-            .filter(|a| a.fixed_outputs.is_none() && wants(a, self.levels.of(a.request.level)))
+            .filter(|a| {
+                a.fixed_outputs.is_none()
+                    && wants(a, self.levels.of_alarm(&a.request.kind, a.request.level))
+            })
             .max_by_key(|a| (a.request.level, a.raised_ms))
     }
 
@@ -1180,6 +1194,34 @@ mod tests {
         // The defaults skip outputs a pole does not have.
         let defaults = AlarmConfig::default().levels(&["relay".into()]).unwrap();
         assert!(defaults.warning.outputs.is_empty());
+        assert!(defaults.kinds["sos"].outputs.is_empty());
         assert!(toml::from_str::<AlarmConfig>("sirens = 1").is_err());
+        let err = config("[kinds.sos]\noutputs = { horn = \"steady\" }")
+            .levels(&outputs)
+            .unwrap_err();
+        assert!(err.contains("alarm.kinds.sos: no output `horn`"), "{err}");
+    }
+
+    #[test]
+    fn an_sos_lights_the_scene_and_answers_by_voice_without_the_siren() {
+        let mut b = Bench::new(AlarmConfig::default(), Vec::new());
+        let mut sos = request(Level::Emergency);
+        sos.kind = "sos".into();
+        sos.voice = Some("sos-ack".into());
+        let change = b.engine.sound(source("sao"), sos, T0).unwrap();
+        let advance = b.engine.advance(T0);
+        assert!(b.on("strobe"));
+        assert!(!b.on("siren"), "a caller is answered, not deafened");
+        assert_eq!(advance.lamps, Some(100.0));
+        assert_eq!(
+            b.engine.drives(&change.alarm),
+            ["strobe: flash", "lamps: full", "voice: sos-ack"]
+        );
+        // Other kinds at the same level still wail.
+        b.engine
+            .sound(source("p"), request(Level::Emergency), T0)
+            .unwrap();
+        b.engine.advance(T0);
+        assert!(b.on("siren"));
     }
 }

@@ -100,6 +100,28 @@ impl CameraAccess {
         };
         Ok(frames.snapshot(frame_id, highlight, &privacy)?)
     }
+
+    /// The host's own view (an SOS photo, the technician page): the latest frame of
+    /// `camera` with its detection boxes, privacy-blurred like every snapshot. `None`
+    /// when the camera does not run or has no inferred frame yet.
+    pub fn latest(&self, camera: &str) -> Option<Snapshot> {
+        let (frames, privacy) = {
+            let access = self.lock();
+            (access.frames.get(camera)?.clone(), access.privacy.clone())
+        };
+        match frames.snapshot(None, &[], &privacy) {
+            Ok((_, snapshot)) => Some(snapshot),
+            Err(e) => {
+                tracing::debug!(camera, "no snapshot: {e}");
+                None
+            }
+        }
+    }
+
+    /// The cameras that run (have a frame buffer), in name order.
+    pub fn running(&self) -> Vec<String> {
+        self.lock().frames.keys().cloned().collect()
+    }
 }
 
 /// A running camera and what runs on it.
