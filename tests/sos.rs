@@ -97,6 +97,12 @@ fn sos_with_the_broker_down_is_answered_at_once_and_delivered_later() {
     assert_eq!(p["kind"], "sos");
     assert_eq!(p["dimension"], "living");
     assert_eq!(p["details"]["presses"], 1);
+    assert!(
+        sub.on(&topic)
+            .iter()
+            .all(|m| m.payload["state"] != "updated"),
+        "one press held across several polls is one press"
+    );
     let ts = p["ts"].as_u64().unwrap();
     assert!(
         ts >= press_ms && ts < back_online_ms,

@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use common::mqtt::{Mosquitto, Subscriber};
-use common::{plugin_files, pole_body, root, shared, Bench, PoleProcess};
+use common::{pole_body, shared, vision_probe_files, Bench, PoleProcess};
 use serde_json::Value;
 
 const PREFIX: &str = "sao/v1/chachoengsao/ccs-test-01";
@@ -29,19 +29,6 @@ fn json_lines(bytes: &[u8]) -> Vec<Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect()
-}
-
-/// The vision-probe package files, with the shared model as its `models/yolox_nano.onnx`.
-fn probe_files() -> BTreeMap<String, Vec<u8>> {
-    let mut files = plugin_files(
-        &root().join("tests/fixtures/vision-probe"),
-        "sao_fixture_vision_probe",
-    );
-    files.insert(
-        "models/yolox_nano.onnx".into(),
-        std::fs::read(shared("models/yolox_nano.onnx")).unwrap(),
-    );
-    files
 }
 
 #[test]
@@ -107,7 +94,7 @@ fn detect_prints_one_json_line_per_image_and_names_the_bad_one() {
 #[test]
 fn run_tracks_the_cars_and_the_plugin_gets_detections_and_snapshots() {
     let bench = Bench::new();
-    let package = bench.package("vision-probe", probe_files());
+    let package = bench.package("vision-probe", vision_probe_files());
     let video = shared("media/traffic/car-detection.mp4");
     let out = sao(&[
         "vision",
@@ -200,7 +187,7 @@ fn run_refuses_what_cannot_work_with_a_clear_message() {
         .display()
         .to_string();
     // A model file that is not ONNX.
-    let mut files = probe_files();
+    let mut files = vision_probe_files();
     files.insert(
         "models/yolox_nano.onnx".into(),
         b"garbage, not a model".to_vec(),
@@ -220,7 +207,10 @@ fn run_refuses_what_cannot_work_with_a_clear_message() {
     assert!(!out.status.success());
     assert!(stderr.contains("model `detector`"), "{stderr}");
     // A video that is not there.
-    let good = bench.package("probe", probe_files()).display().to_string();
+    let good = bench
+        .package("probe", vision_probe_files())
+        .display()
+        .to_string();
     let missing = bench.path("no-such-video.mp4").display().to_string();
     let out = sao(&[
         "vision",
@@ -245,7 +235,7 @@ fn a_running_pole_watches_its_camera_and_reports_it_vanishing_over_mqtt() {
     let bench = Bench::new();
     let broker = Mosquitto::start(&bench.path("broker"));
     let sub = Subscriber::connect(broker.port, "sao/#");
-    bench.package("vision-probe", probe_files());
+    bench.package("vision-probe", vision_probe_files());
     let clip = bench.path("gate-camera.mp4");
     std::fs::copy(shared("media/traffic/car-detection.mp4"), &clip).unwrap();
     let config = format!(

@@ -22,6 +22,7 @@ use crate::plugin::signing::{self, TrustStore};
 use crate::runtime::Runtime;
 use crate::sim::{ScenarioFile, SimOptions};
 use crate::uplink::Inbox;
+use crate::web::PageServer;
 
 /// How long a stopping pole waits for the broker to take its offline status.
 const SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
@@ -81,6 +82,13 @@ pub enum Command {
         /// or to an embedded broker on 127.0.0.1:1883.
         #[arg(long)]
         publish: bool,
+        /// Serve the technician page on this address (`host:port`) while the scenario
+        /// runs, with the scenario's `[web]` settings.
+        #[arg(long)]
+        web: Option<String>,
+        /// Keep serving the page this many seconds after the scenario ends.
+        #[arg(long, default_value_t = 0, requires = "web")]
+        web_linger: u64,
     },
     /// Create, package, sign and check plugins.
     Plugin {
@@ -102,6 +110,9 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Hash the technician page's password for `[web] password-hash` (reads one line from
+    /// standard input, so it stays out of the shell history).
+    WebPassword,
 }
 
 /// Plugin subcommands.
@@ -210,6 +221,8 @@ fn execute(command: Command) -> anyhow::Result<()> {
             speed,
             progress,
             publish,
+            web,
+            web_linger,
         } => simulate(
             &scenario,
             &out,
@@ -218,12 +231,26 @@ fn execute(command: Command) -> anyhow::Result<()> {
                 speed,
                 progress_minutes: progress,
                 publish,
+                web,
+                web_linger_s: web_linger,
                 engine: EngineOptions::default(),
             },
         ),
         Command::Plugin { command } => plugin_command(command),
         Command::Ctl(args) => tokio_runtime()?.block_on(crate::ctl::run(*args)),
         Command::Vision { command } => crate::vision::evaluate::execute(command),
+        Command::WebPassword => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("reading the password")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            if password.is_empty() {
+                bail!("an empty password would let anyone act on the pole");
+            }
+            println!("password-hash = \"{}\"", sao_web::hash_password(password));
+            Ok(())
+        }
         Command::Keygen { out } => {
             let key = signing::generate_key();
             signing::write_key_pair(&key, &out)?;
@@ -294,6 +321,17 @@ fn run_pole(path: &Path) -> anyhow::Result<()> {
             inbox,
         )?;
         runtime.watch_link(link.watch());
+        // The pole runs on without its page: a port taken is logged, not fatal.
+        let web = runtime.config().web.clone();
+        let page = if web.enabled {
+            let view = runtime.page_view();
+            PageServer::start(view, &web, &web.listen)
+                .await
+                .inspect_err(|e| tracing::error!("{e:#}"))
+                .ok()
+        } else {
+            None
+        };
         let mut next_step = tokio::time::Instant::now();
         let mut cameras = runtime.take_vision_events();
         loop {
@@ -323,6 +361,9 @@ fn run_pole(path: &Path) -> anyhow::Result<()> {
             }
         }
         tracing::info!("shutting down");
+        if let Some(page) = page {
+            page.stop().await;
+        }
         runtime.shutdown().await?;
         link.shutdown(SHUTDOWN_TIMEOUT).await;
         Ok(())

@@ -64,6 +64,12 @@ pub struct PoleConfig {
     /// The SOS button.
     #[serde(default)]
     pub sos: SosConfig,
+    /// The technician page and `/metrics`.
+    #[serde(default)]
+    pub web: sao_web::WebConfig,
+    /// The ready-made set-up the pole started from (e.g. `bus-stop`), for people.
+    #[serde(default)]
+    pub profile: Option<String>,
 }
 
 /// Storage locations.
@@ -207,6 +213,7 @@ impl PoleConfig {
         self.settings().validate()?;
         self.uplink.validate()?;
         self.health.validate()?;
+        self.web.validate()?;
         self.control.validate()
     }
 

@@ -14,6 +14,7 @@
 //! - [`uplink`]: upstream records and where they go; [`reports`]: the host's own events;
 //! - [`health`]: the pole's green/amber/red verdict, its findings and thermal derating;
 //! - [`runtime`]: the main loop tying these together; [`sim`]: the scenario runner;
+//! - [`web`]: the technician page's view of the pole (served by `sao-web`);
 //! - [`config`]: `pole.toml`; [`cli`] and [`scaffold`]: the `sao` command.
 
 pub mod alarm;
@@ -35,6 +36,7 @@ pub mod sos;
 pub mod storage;
 pub mod uplink;
 pub mod vision;
+pub mod web;
 
 /// Version of this host.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -129,3 +129,34 @@ pub fn outbox(uplink: &Uplink, now_ms: u64) {
     }
     let _ = uplink.telemetry(&Source::host(), "outbox", &metrics, now_ms);
 }
+
+/// Reports an action a technician took on the pole's page (`evt/sao/technician`): what,
+/// on what, by whom, and the error if it failed.
+pub fn technician_action(
+    uplink: &Uplink,
+    action: &str,
+    target: &str,
+    by: &str,
+    error: Option<&String>,
+    now_ms: u64,
+) {
+    let message = match error {
+        None => format!("{by}: {action} {target}"),
+        Some(e) => format!("{by}: {action} {target} failed: {e}"),
+    };
+    let _ = uplink.event(
+        &Source::host(),
+        &Event {
+            kind: "technician",
+            state: EventState::Info,
+            severity: if error.is_some() {
+                Severity::Warning
+            } else {
+                Severity::Info
+            },
+            message: &message,
+            details: json!({ "action": action, "target": target, "by": by, "error": error }),
+        },
+        now_ms,
+    );
+}

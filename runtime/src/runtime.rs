@@ -24,8 +24,9 @@ use crate::plugin::{self, Supervisor, TrustStore};
 use crate::reports;
 use crate::sos::Sos;
 use crate::uplink::mqtt::LinkStatus;
-use crate::uplink::{Metric, Outbox, RecordSink, Source, Uplink};
+use crate::uplink::{Metric, Outbox, RecordSink, Source, Tee, Uplink};
 use crate::vision::{report_health, VisionHub};
+use crate::web::{LoopState, PageLink, PoleView, RecentRecords, Request};
 use sao_vision::pipeline::VisionEvent;
 
 /// A plugin that could not be installed, kept for status reports.
@@ -76,6 +77,12 @@ pub struct Runtime {
     link_down_since: Option<u64>,
     /// The SOS button.
     sos: Sos,
+    /// The records the technician page shows.
+    recent: Arc<RecentRecords>,
+    /// The technician page's link to the loop, once a page is served.
+    page: Option<PageLink>,
+    /// Per camera: frames counted and pole time at the last sample, and the frame rate.
+    camera_fps: std::collections::BTreeMap<String, (u64, u64, f64)>,
 }
 
 impl Runtime {
@@ -104,7 +111,16 @@ impl Runtime {
         let cache = ComponentCache::new(&data_dir.join("compiled"), engine.engine());
         let outbox = Outbox::open(&db, config.uplink.outbox, clock.clone())
             .context("cannot open the uplink outbox")?;
-        let uplink = Arc::new(Uplink::new(config.pole.clone(), Arc::new(outbox), tap));
+        // The page sees every record as it is queued, beside the caller's tap.
+        let recent = Arc::new(RecentRecords::default());
+        let mut taps: Vec<Arc<dyn RecordSink>> = vec![recent.clone()];
+        taps.extend(tap);
+        let tap: Arc<dyn RecordSink> = Arc::new(Tee(taps));
+        let uplink = Arc::new(Uplink::new(
+            config.pole.clone(),
+            Arc::new(outbox),
+            Some(tap),
+        ));
         let vision = VisionHub::new(config.vision.clone(), config.cameras.clone());
         let system = SystemProbe::new(data_dir);
         let services = Arc::new(Services::new(
@@ -136,6 +152,9 @@ impl Runtime {
             link: None,
             link_down_since: None,
             sos: Sos::new(config.sos.clone()),
+            recent,
+            page: None,
+            camera_fps: Default::default(),
             config,
         })
     }
@@ -375,10 +394,10 @@ impl Runtime {
         ))
         .await;
 
-        let mut lamps = self.services.devices.lamps();
-        let changes = lamps.check_silence(now);
-        let safe_level = lamps.safe_level();
-        drop(lamps);
+        let (changes, safe_level) = {
+            let mut lamps = self.services.devices.lamps();
+            (lamps.check_silence(now), lamps.safe_level())
+        };
         reports::failsafe(&self.services.uplink, &changes, safe_level, now);
         // The alarm driver keeps alarms on time in real time; `sao sim` has none, so its
         // virtual time moves them here (it is harmless when the driver runs too).
@@ -400,9 +419,148 @@ impl Runtime {
             reports::outbox(&self.services.uplink, now);
             self.next_health_ms = now + self.config.timing.health_interval_s * 1000;
         }
+        self.serve_page(now).await;
         // Everything this step queued (the plugins' records included) is accepted once
         // it is on disk: one flush per step, not one per record.
         self.commit_records();
+    }
+
+    /// The technician page's view of this pole; the loop keeps it current from now on.
+    pub fn page_view(&mut self) -> PoleView {
+        let pole = &self.config.pole;
+        let identity = sao_web::Identity {
+            pole: pole.id.clone(),
+            site: pole.site.clone(),
+            profile: self.config.profile.clone(),
+            latitude: Some(pole.latitude),
+            longitude: Some(pole.longitude),
+            version: crate::VERSION.into(),
+            utc_offset_minutes: pole.utc_offset_minutes,
+        };
+        let (view, link) = PoleView::new(
+            identity,
+            self.services.clone(),
+            self.recent.clone(),
+            self.vision.access(),
+            self.link.clone(),
+        );
+        self.page = Some(link);
+        view
+    }
+
+    /// Copies what only the loop knows for the page, and does what the page asked.
+    async fn serve_page(&mut self, now: u64) {
+        let Some(page) = &mut self.page else { return };
+        let mut requests = Vec::new();
+        while let Ok(request) = page.requests.try_recv() {
+            requests.push(request);
+        }
+        for request in requests {
+            match request {
+                Request::RestartPlugin { id, by } => {
+                    let result = match self.plugins.iter_mut().find(|p| p.id() == id) {
+                        Some(plugin) => plugin.restart(now).await,
+                        None => Err(format!("no plugin `{id}`")),
+                    };
+                    reports::technician_action(
+                        &self.services.uplink,
+                        "restart-plugin",
+                        &id,
+                        &by,
+                        result.as_ref().err(),
+                        now,
+                    );
+                }
+                Request::SelfTest(results) => {
+                    reports::technician_action(
+                        &self.services.uplink,
+                        "test-outputs",
+                        "outputs",
+                        "technician",
+                        None,
+                        now,
+                    );
+                    self.health.record_self_test(results);
+                    self.health.recheck();
+                }
+            }
+        }
+        for (name, stats) in self.vision.stats() {
+            let sample = self
+                .camera_fps
+                .entry(name)
+                .or_insert((stats.frames, now, 0.0));
+            if now >= sample.1 + 1000 {
+                let fps = (stats.frames - sample.0) as f64 * 1000.0 / (now - sample.1) as f64;
+                *sample = (stats.frames, now, fps);
+            }
+        }
+        let state = self.loop_state();
+        if let Some(page) = &self.page {
+            *page.state.lock().unwrap_or_else(|p| p.into_inner()) = state;
+        }
+    }
+
+    /// What only the loop knows, for the page.
+    fn loop_state(&self) -> LoopState {
+        let stats = self.vision.stats();
+        LoopState {
+            health: crate::web::health_view(&self.health),
+            plugins: self
+                .plugins
+                .iter()
+                .map(|p| {
+                    let stats = p.stats();
+                    sao_web::PluginView {
+                        id: p.id().to_string(),
+                        version: p.manifest().version.clone(),
+                        state: p.health().name().into(),
+                        restarts: stats.restarts,
+                        crashes: stats.crashes,
+                        last_error: stats.last_error,
+                    }
+                })
+                .collect(),
+            plugin_metrics: self
+                .plugins
+                .iter()
+                .map(|p| {
+                    let stats = p.stats();
+                    sao_web::PluginMetrics {
+                        id: p.id().to_string(),
+                        running: p.health().name() == "running",
+                        calls: stats.calls,
+                        errors: stats.errors,
+                        crashes: stats.crashes,
+                        deadline_hits: stats.deadline_hits,
+                        restarts: stats.restarts,
+                        memory_bytes: p.memory_bytes() as u64,
+                    }
+                })
+                .collect(),
+            cameras: self
+                .cameras
+                .values()
+                .map(|c| sao_web::CameraView {
+                    name: c.name.clone(),
+                    state: c.state.clone(),
+                    detail: c.detail.clone(),
+                    fps: self.camera_fps.get(&c.name).map_or(0.0, |f| f.2),
+                    inference_ms: stats.get(&c.name).map_or(0.0, |s| s.mean_inference_ms),
+                })
+                .collect(),
+            camera_metrics: stats
+                .iter()
+                .map(|(name, s)| sao_web::CameraMetrics {
+                    name: name.clone(),
+                    fps: self.camera_fps.get(name).map_or(0.0, |f| f.2),
+                    frames: s.frames,
+                    inferences: s.inferences,
+                    failures: s.failures,
+                    inference_ms_mean: s.mean_inference_ms,
+                })
+                .collect(),
+        }
     }
 
     /// Runs the daily output self-test and the health checks when they are due; publishes

@@ -18,6 +18,7 @@ use crate::config::{Hardware, PoleConfig};
 use crate::engine::EngineOptions;
 use crate::runtime::Runtime;
 use crate::uplink::{JsonLinesSink, RecordSink, UplinkRecord};
+use crate::web::PageServer;
 
 /// How long a publishing simulation waits at the end for its records to reach the broker.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -139,6 +140,10 @@ pub struct SimOptions {
     pub progress_minutes: Option<u64>,
     /// Publish over MQTT too (otherwise the JSON lines are the only destination).
     pub publish: bool,
+    /// Serve the technician page on this address while the scenario runs.
+    pub web: Option<String>,
+    /// Keep serving the page this long after the scenario ends, in seconds.
+    pub web_linger_s: u64,
     /// Engine options.
     pub engine: EngineOptions,
 }
@@ -346,6 +351,16 @@ pub async fn run(
         outbox.clear()?;
         None
     };
+    if let Some(link) = &link {
+        runtime.watch_link(link.watch());
+    }
+    let page = match &options.web {
+        Some(listen) => {
+            let view = runtime.page_view();
+            Some(PageServer::start(view, &runtime.config().web.clone(), listen).await?)
+        }
+        None => None,
+    };
 
     let mut changes: Vec<(u64, ConfigChange)> = file
         .scenario
@@ -386,6 +401,16 @@ pub async fn run(
         }
         now += step_ms;
     }
+    if let Some(page) = &page {
+        if options.web_linger_s > 0 {
+            eprintln!(
+                "scenario finished; the technician page stays up for {} s on http://{}/",
+                options.web_linger_s,
+                page.addr()
+            );
+            tokio::time::sleep(Duration::from_secs(options.web_linger_s)).await;
+        }
+    }
     if let Some(link) = link {
         if !link.drain(DRAIN_TIMEOUT).await {
             tracing::warn!(
@@ -397,6 +422,9 @@ pub async fn run(
         link.shutdown(DRAIN_TIMEOUT).await;
     } else {
         runtime.shutdown().await?;
+    }
+    if let Some(page) = page {
+        page.stop().await;
     }
     let records = *sink.count.lock().expect("count lock");
     Ok(SimSummary {

@@ -66,6 +66,9 @@ struct Call {
 pub struct Sos {
     config: SosConfig,
     call: Option<Call>,
+    /// Whether the button read pressed at the last poll: a press held across polls is
+    /// one press.
+    held: bool,
 }
 
 /// Who publishes SOS alerts: the host, for the city's `living` (public safety) dimension.
@@ -80,11 +83,15 @@ fn source() -> Source {
 impl Sos {
     /// The button as `config` describes it.
     pub fn new(config: SosConfig) -> Self {
-        Self { config, call: None }
+        Self {
+            config,
+            call: None,
+            held: false,
+        }
     }
 
-    /// Answers a press in `readings`: sounds the alarm, or renews the one sounding.
-    /// Returns the alarm's id when there was a press.
+    /// Answers a new press in `readings` (the button going down): sounds the alarm, or
+    /// renews the one sounding. Returns the alarm's id when there was a press.
     pub fn on_readings(
         &mut self,
         readings: &[Reading],
@@ -92,10 +99,12 @@ impl Sos {
         cameras: &CameraAccess,
         now_ms: u64,
     ) -> Option<u64> {
-        let pressed = !self.config.input.is_empty()
+        let down = !self.config.input.is_empty()
             && readings
                 .iter()
                 .any(|r| r.sensor == self.config.input && r.value >= 1.0);
+        let pressed = down && !self.held;
+        self.held = down;
         if !pressed {
             return None;
         }

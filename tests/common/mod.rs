@@ -342,6 +342,19 @@ pub fn with_manifest_value(
     files
 }
 
+/// The vision-probe package files, with the shared model as its `models/yolox_nano.onnx`.
+pub fn vision_probe_files() -> BTreeMap<String, Vec<u8>> {
+    let mut files = plugin_files(
+        &root().join("tests/fixtures/vision-probe"),
+        "sao_fixture_vision_probe",
+    );
+    files.insert(
+        "models/yolox_nano.onnx".into(),
+        std::fs::read(shared("models/yolox_nano.onnx")).unwrap(),
+    );
+    files
+}
+
 /// A `sao run` process (the real CLI) on a pole config in a bench.
 pub struct PoleProcess {
     child: std::process::Child,

@@ -325,6 +325,11 @@ impl AlarmEngine {
             .collect()
     }
 
+    /// What the display shows now, if it has one and shows anything.
+    pub fn showing(&self) -> Option<DisplayMessage> {
+        self.display.as_ref()?.showing().cloned()
+    }
+
     /// Tests every output: each is switched on, must read back on, and is switched off
     /// again (a relay click, too short to sound a siren). Skipped while an alarm is
     /// active, so a test never interrupts one. On GPIO relays without a feedback line the

@@ -106,6 +106,11 @@ impl Alarms {
             .collect()
     }
 
+    /// What the pole's display shows now.
+    pub fn showing(&self) -> Option<sao_hardware::DisplayMessage> {
+        self.lock().showing()
+    }
+
     /// Self-tests the outputs (see [`AlarmEngine::self_test`]).
     pub fn self_test(&self) -> Vec<OutputTest> {
         self.lock().self_test()

@@ -196,6 +196,11 @@ impl Monitor {
         changes
     }
 
+    /// Makes the next check due at once (after a self-test from the page).
+    pub fn recheck(&mut self) {
+        self.next_check_ms = 0;
+    }
+
     /// The pole's verdict: its worst finding.
     pub fn status(&self) -> Status {
         self.findings

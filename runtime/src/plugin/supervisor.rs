@@ -498,6 +498,27 @@ impl Supervisor {
         }
     }
 
+    /// Starts the plugin afresh with the config in force, forgetting its crash history
+    /// (a technician's restart from the pole's page: it does not count as a crash
+    /// restart). Errors when it has no valid config or does not come up.
+    pub async fn restart(&mut self, now: u64) -> Result<(), String> {
+        if self.config.is_none() {
+            return Err(format!("plugin `{}` has no valid config", self.identity.id));
+        }
+        self.instance = None;
+        self.crash_times.clear();
+        self.launch(now, false).await;
+        match &self.health {
+            PluginHealth::Running => Ok(()),
+            other => Err(format!(
+                "plugin `{}` is {}: {}",
+                self.identity.id,
+                other.name(),
+                other.reason().unwrap_or_default()
+            )),
+        }
+    }
+
     /// Applies a new config: validated against the schema, then handed to the plugin.
     /// On any failure the previous config stays in force and the reason is returned.
     /// A disabled or failed plugin is started afresh with a valid new config.

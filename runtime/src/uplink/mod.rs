@@ -20,7 +20,7 @@ mod sink;
 pub use config::{Endpoint, UplinkConfig};
 pub use inbox::{Inbox, Incoming, Subscriptions};
 pub use outbox::{Class, Outbox, OutboxConfig, OutboxError, OutboxStats};
-pub use sink::{JsonLinesSink, RecordSink};
+pub use sink::{JsonLinesSink, RecordSink, Tee};
 
 use std::sync::Arc;
 

@@ -1,7 +1,8 @@
-//! Observers of upstream records: the JSON-lines file `sao sim` writes.
+//! Observers of upstream records: the JSON-lines file `sao sim` writes, and [`Tee`] to
+//! have several.
 
 use std::io::Write;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::UplinkRecord;
 
@@ -31,6 +32,17 @@ impl RecordSink for JsonLinesSink {
         let mut out = self.out.lock().expect("sink lock");
         if let Err(e) = writeln!(out, "{line}").and_then(|_| out.flush()) {
             tracing::error!("cannot write uplink record: {e}");
+        }
+    }
+}
+
+/// Shows every record to each of its sinks, in order.
+pub struct Tee(pub Vec<Arc<dyn RecordSink>>);
+
+impl RecordSink for Tee {
+    fn publish(&self, record: &UplinkRecord) {
+        for sink in &self.0 {
+            sink.publish(record);
         }
     }
 }
