@@ -110,9 +110,33 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// The pole's KPIs over a period, by smart-city dimension, from its hourly ledger.
+    Report {
+        /// The pole config (its data directory and identity).
+        #[arg(long)]
+        config: PathBuf,
+        /// Start: a date (pole-local midnight), e.g. `2026-11-01`, or an RFC 3339 time.
+        #[arg(long)]
+        from: String,
+        /// End (excluded), like `--from`.
+        #[arg(long)]
+        to: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "json")]
+        format: ReportFormat,
+    },
     /// Hash the technician page's password for `[web] password-hash` (reads one line from
     /// standard input, so it stays out of the shell history).
     WebPassword,
+}
+
+/// How `sao report` writes the report.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReportFormat {
+    /// One JSON document, indicators grouped by smart-city dimension.
+    Json,
+    /// `dimension,indicator,item,value,unit` rows.
+    Csv,
 }
 
 /// Plugin subcommands.
@@ -239,6 +263,12 @@ fn execute(command: Command) -> anyhow::Result<()> {
         Command::Plugin { command } => plugin_command(command),
         Command::Ctl(args) => tokio_runtime()?.block_on(crate::ctl::run(*args)),
         Command::Vision { command } => crate::vision::evaluate::execute(command),
+        Command::Report {
+            config,
+            from,
+            to,
+            format,
+        } => report(&config, &from, &to, format),
         Command::WebPassword => {
             let mut password = String::new();
             std::io::stdin()
@@ -368,6 +398,43 @@ fn run_pole(path: &Path) -> anyhow::Result<()> {
         link.shutdown(SHUTDOWN_TIMEOUT).await;
         Ok(())
     })
+}
+
+/// `sao report`: reads the ledger of the pole `config` describes and prints the period.
+fn report(config: &Path, from: &str, to: &str, format: ReportFormat) -> anyhow::Result<()> {
+    let config = PoleConfig::load(config)?;
+    let offset = config.pole.utc_offset_minutes;
+    let (from_ms, to_ms) = (pole_time(from, offset)?, pole_time(to, offset)?);
+    if from_ms >= to_ms {
+        bail!("--from must be before --to");
+    }
+    let ledger = crate::kpi::Ledger::new(&config.storage.data_dir, offset);
+    let (hours, skipped) = ledger.read(from_ms, to_ms)?;
+    if skipped > 0 {
+        tracing::warn!(skipped, "ledger lines that are not hours were skipped");
+    }
+    let report = crate::kpi::Report::build(&config.pole, &hours, from_ms, to_ms);
+    match format {
+        ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        ReportFormat::Csv => print!("{}", report.to_csv()),
+    }
+    Ok(())
+}
+
+/// A date (pole-local midnight) or an RFC 3339 time, as ms since the epoch.
+fn pole_time(text: &str, utc_offset_minutes: i32) -> anyhow::Result<u64> {
+    let offset = chrono::FixedOffset::east_opt(utc_offset_minutes * 60)
+        .context("the pole's utc-offset-minutes is out of range")?;
+    let time = match chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        Ok(date) => date
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(offset).single())
+            .context("no such local time")?,
+        Err(_) => chrono::DateTime::parse_from_rfc3339(text).with_context(|| {
+            format!("`{text}` is neither a date like 2026-11-01 nor an RFC 3339 time")
+        })?,
+    };
+    u64::try_from(time.timestamp_millis()).with_context(|| format!("`{text}` is before 1970"))
 }
 
 /// The next camera event, or never when the pole has no cameras.
@@ -534,5 +601,23 @@ fn plugin_command(command: PluginCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_periods_are_local_dates_or_rfc3339_times() {
+        // 2026-11-01T00:00:00+07:00
+        assert_eq!(pole_time("2026-11-01", 420).unwrap(), 1_793_466_000_000);
+        assert_eq!(
+            pole_time("2026-11-01T00:00:00+07:00", 0).unwrap(),
+            1_793_466_000_000
+        );
+        let err = pole_time("1 Nov", 420).unwrap_err().to_string();
+        assert!(err.contains("neither a date"), "{err}");
+        assert!(pole_time("1969-12-31", 0).is_err());
     }
 }

@@ -12,7 +12,9 @@
 //! - [`engine`]: wasmtime set-up, CPU-deadline ticker and the compiled-component cache;
 //! - [`host`]: the WIT interfaces the host implements for plugins;
 //! - [`uplink`]: upstream records and where they go; [`reports`]: the host's own events;
+//!   [`records`]: what the host reads back from first-party plugins' records;
 //! - [`health`]: the pole's green/amber/red verdict, its findings and thermal derating;
+//!   [`kpi`]: the hourly KPI ledger and the reports by smart-city dimension;
 //! - [`runtime`]: the main loop tying these together; [`sim`]: the scenario runner;
 //! - [`web`]: the technician page's view of the pole (served by `sao-web`);
 //! - [`config`]: `pole.toml`; [`cli`] and [`scaffold`]: the `sao` command.
@@ -27,7 +29,9 @@ pub mod devices;
 pub mod engine;
 pub mod health;
 pub mod host;
+pub mod kpi;
 pub mod plugin;
+pub mod records;
 pub mod reports;
 pub mod runtime;
 pub mod scaffold;

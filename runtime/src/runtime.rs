@@ -19,6 +19,7 @@ use crate::engine::{CacheOutcome, ComponentCache, EngineOptions, SaoEngine};
 use crate::health::system::SystemProbe;
 use crate::health::{CameraState, Monitor, Observation, PluginState};
 use crate::host::{KvStore, Services};
+use crate::kpi;
 use crate::plugin::supervisor::SupervisorParts;
 use crate::plugin::{self, Supervisor, TrustStore};
 use crate::reports;
@@ -83,6 +84,10 @@ pub struct Runtime {
     page: Option<PageLink>,
     /// Per camera: frames counted and pole time at the last sample, and the frame rate.
     camera_fps: std::collections::BTreeMap<String, (u64, u64, f64)>,
+    /// The current hour's KPIs.
+    kpi: Arc<kpi::Tally>,
+    /// The hours that ended.
+    ledger: kpi::Ledger,
 }
 
 impl Runtime {
@@ -111,9 +116,11 @@ impl Runtime {
         let cache = ComponentCache::new(&data_dir.join("compiled"), engine.engine());
         let outbox = Outbox::open(&db, config.uplink.outbox, clock.clone())
             .context("cannot open the uplink outbox")?;
-        // The page sees every record as it is queued, beside the caller's tap.
+        // The page and the KPI tally see every record as it is queued, beside the
+        // caller's tap.
         let recent = Arc::new(RecentRecords::default());
-        let mut taps: Vec<Arc<dyn RecordSink>> = vec![recent.clone()];
+        let kpi = Arc::new(kpi::Tally::default());
+        let mut taps: Vec<Arc<dyn RecordSink>> = vec![recent.clone(), kpi.clone()];
         taps.extend(tap);
         let tap: Arc<dyn RecordSink> = Arc::new(Tee(taps));
         let uplink = Arc::new(Uplink::new(
@@ -123,6 +130,7 @@ impl Runtime {
         ));
         let vision = VisionHub::new(config.vision.clone(), config.cameras.clone());
         let system = SystemProbe::new(data_dir);
+        let ledger = kpi::Ledger::new(data_dir, config.pole.utc_offset_minutes);
         let services = Arc::new(Services::new(
             pole,
             clock,
@@ -155,6 +163,8 @@ impl Runtime {
             recent,
             page: None,
             camera_fps: Default::default(),
+            kpi,
+            ledger,
             config,
         })
     }
@@ -370,6 +380,8 @@ impl Runtime {
     /// One turn of the main loop at the clock's current time.
     pub async fn step(&mut self) {
         let now = self.now();
+        // First, so an hour that ended closes before this turn's records come in.
+        self.count_kpis(now);
         // Sensor reads may block (an I2C light sensor takes 180 ms): off the async workers.
         let devices = self.services.devices.clone();
         let (readings, sensor_changes) =
@@ -593,6 +605,64 @@ impl Runtime {
         }
     }
 
+    /// Adds this turn to the hour's KPIs; keeps each hour that ended, and sends the month's
+    /// report when a month ended.
+    fn count_kpis(&mut self, now: u64) {
+        let lamps = self.services.devices.lamps().status();
+        let mut devices: Vec<String> = lamps.iter().map(|l| format!("lamp:{}", l.id)).collect();
+        let sensors = self.services.devices.sensors().names();
+        devices.extend(sensors.iter().map(|s| format!("sensor:{s}")));
+        devices.extend(
+            self.services
+                .alarms
+                .output_names()
+                .iter()
+                .map(|o| format!("output:{o}")),
+        );
+        devices.extend(
+            self.config
+                .cameras
+                .iter()
+                .map(|c| format!("camera:{}", c.name)),
+        );
+        devices.extend(self.plugins.iter().map(|p| format!("plugin:{}", p.id())));
+        let turn = kpi::Turn {
+            now_ms: now,
+            lamp_meter_kwh: lamps.iter().map(|l| l.total_kwh).sum(),
+            devices,
+            down: self
+                .health
+                .findings()
+                .into_iter()
+                .filter(|f| f.status == crate::health::Status::Red)
+                .map(|f| f.component)
+                .collect(),
+        };
+        for hour in self.kpi.turn(&turn) {
+            self.keep_hour(&hour, now);
+        }
+    }
+
+    /// Writes an hour that ended to the ledger; at the end of a month, publishes its
+    /// report on `tele/sao/kpi-monthly`.
+    fn keep_hour(&self, hour: &kpi::Hour, now: u64) {
+        if let Err(e) = self.ledger.append(hour) {
+            tracing::error!("KPI ledger: {e:#}");
+        }
+        let end = hour.start_ms + kpi::HOUR_MS;
+        if self.ledger.month(hour.start_ms) == self.ledger.month(end) {
+            return;
+        }
+        let from = self.ledger.month_start(hour.start_ms);
+        match self.ledger.read(from, end) {
+            Ok((hours, _)) => {
+                let report = kpi::Report::build(&self.config.pole, &hours, from, end);
+                kpi::publish_monthly(&self.services.uplink, &report, now);
+            }
+            Err(e) => tracing::error!("KPI ledger: {e:#}"),
+        }
+    }
+
     /// Self-tests the alarm outputs now; the next health check (at once) judges them.
     pub fn test_outputs(&mut self) -> Vec<crate::alarm::OutputTest> {
         let results = self.services.alarms.self_test();
@@ -807,6 +877,12 @@ impl Runtime {
             driver.stop();
         }
         self.vision.stop().await;
+        // The hour so far is kept: a restart within it adds a second line for it.
+        if let Some(hour) = self.kpi.take_partial() {
+            if let Err(e) = self.ledger.append(&hour) {
+                tracing::error!("KPI ledger: {e:#}");
+            }
+        }
         self.publish_status(false);
         self.services
             .uplink

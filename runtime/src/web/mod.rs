@@ -24,6 +24,7 @@ pub use recent::RecentRecords;
 
 use crate::alarm::{Selector, TestOutcome};
 use crate::host::Services;
+use crate::records;
 use crate::uplink::mqtt::LinkStatus;
 use crate::vision::CameraAccess;
 
@@ -118,30 +119,24 @@ impl PoleView {
     }
 
     fn energy(&self) -> Option<EnergyView> {
-        let record = self.recent.latest("dimming", "energy-daily")?;
-        let metric = |name: &str| record["metrics"][name]["value"].as_f64();
+        let (plugin, stream) = records::ENERGY_STREAM;
+        let night = records::energy(&self.recent.latest(plugin, stream)?)?;
         Some(EnergyView {
-            used_kwh: metric("kwh")?,
-            baseline_kwh: metric("baseline-kwh")?,
-            saved_percent: metric("saving").unwrap_or_default(),
-            since_ms: metric("night-start").map_or(0, |s| (s * 1000.0) as u64),
+            used_kwh: night.used_kwh,
+            baseline_kwh: night.baseline_kwh,
+            saved_percent: night.saving_percent.unwrap_or_default(),
+            since_ms: night.night_start_ms,
         })
     }
 
     fn aqi(&self) -> Option<AqiView> {
-        let record = self.recent.latest("air-quality", "aqi")?;
-        let band_name = record["details"]["band"]["name"]["en"]
-            .as_str()
-            .unwrap_or_default()
-            .to_lowercase();
+        let (plugin, stream) = records::AQI_STREAM;
+        let hour = records::aqi(&self.recent.latest(plugin, stream)?)?;
         Some(AqiView {
-            value: record["metrics"]["aqi"]["value"].as_f64()?,
-            band: band_key(&band_name).into(),
-            standard: record["details"]["standard"]
-                .as_str()
-                .unwrap_or_default()
-                .into(),
-            ts_ms: record["ts"].as_u64().unwrap_or_default(),
+            value: hour.value,
+            band: hour.band.into(),
+            standard: hour.standard,
+            ts_ms: hour.ts_ms,
         })
     }
 }
@@ -212,20 +207,6 @@ pub fn health_view(monitor: &crate::health::Monitor) -> HealthView {
                 since_ms: f.since_ms,
             })
             .collect(),
-    }
-}
-
-/// The page's colour key of an AQI band, from its English name (Thai PCD or US EPA).
-fn band_key(name: &str) -> &'static str {
-    match name {
-        "very good" => "very-good",
-        "good" => "good",
-        "moderate" => "moderate",
-        "starting to affect health" | "unhealthy for sensitive groups" => "unhealthy-sensitive",
-        "affecting health" | "unhealthy" => "unhealthy",
-        "very unhealthy" => "very-unhealthy",
-        "hazardous" => "hazardous",
-        _ => "unknown",
     }
 }
 
@@ -363,25 +344,5 @@ impl PoleSource for PoleView {
             .collect();
         self.request(Request::SelfTest(results))?;
         Ok(views)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn aqi_bands_of_both_standards_have_a_colour_key() {
-        for (name, key) in [
-            ("very good", "very-good"),
-            ("starting to affect health", "unhealthy-sensitive"),
-            ("affecting health", "unhealthy"),
-            ("unhealthy for sensitive groups", "unhealthy-sensitive"),
-            ("very unhealthy", "very-unhealthy"),
-            ("hazardous", "hazardous"),
-            ("smog", "unknown"),
-        ] {
-            assert_eq!(band_key(name), key);
-        }
     }
 }
