@@ -22,7 +22,7 @@ const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 const LOCKOUT: Duration = Duration::from_secs(60);
 
 /// Hashes a password into an argon2id PHC string with a random salt, for `[web]
-/// password-hash` (`sao web hash-password`).
+/// password-hash` (`sao web-password`).
 ///
 /// # Panics
 /// When the operating system cannot supply random bytes for the salt.

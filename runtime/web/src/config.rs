@@ -21,7 +21,7 @@ pub struct WebConfig {
     pub listen: String,
     /// The page's language until the technician switches it (default Thai).
     pub language: Language,
-    /// The technician password as an argon2id PHC string (`sao web hash-password`). Without
+    /// The technician password as an argon2id PHC string (`sao web-password`). Without
     /// one the page is read-only: acknowledging, restarting and testing are refused.
     pub password_hash: Option<String>,
     /// How long a login lasts, in minutes (default 480, at most a week).
@@ -51,9 +51,7 @@ impl WebConfig {
         })?;
         if let Some(hash) = &self.password_hash {
             auth::parse_hash(hash).map_err(|e| {
-                format!(
-                    "[web] password-hash is not usable ({e}); make one with `sao web hash-password`"
-                )
+                format!("[web] password-hash is not usable ({e}); make one with `sao web-password`")
             })?;
         }
         if !(1..=MAX_SESSION_MINUTES).contains(&self.session_minutes) {

@@ -57,7 +57,7 @@ fn validate_names_what_is_wrong() {
         };
         let error = config.validate().unwrap_err();
         assert!(error.contains("[web] password-hash"), "{hash}: {error}");
-        assert!(error.contains("sao web hash-password"), "{hash}: {error}");
+        assert!(error.contains("sao web-password"), "{hash}: {error}");
     }
 
     let error = WebConfig {
