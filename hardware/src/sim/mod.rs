@@ -367,13 +367,8 @@ fn validate(cfg: &SimConfig) -> Result<(), HwError> {
     if !(0.0..1.0).contains(&cfg.lux_noise) {
         return bad(format!("lux-noise must be in 0..1, got {}", cfg.lux_noise));
     }
-    let mut names = HashSet::new();
-    let all = cfg
-        .lamps
-        .iter()
-        .map(|l| l.id.as_str())
-        .chain(BUILT_IN_SENSORS)
-        .chain(["display", "speaker"])
+    let sensors: Vec<&str> = BUILT_IN_SENSORS
+        .into_iter()
         .chain(cfg.series.iter().map(|s| s.sensor.as_str()))
         .chain(
             cfg.particulate
@@ -381,6 +376,14 @@ fn validate(cfg: &SimConfig) -> Result<(), HwError> {
                 .flat_map(|p| sensor_names(p.protocol)),
         )
         .chain(cfg.gases.iter().map(|g| g.gas.name()))
+        .collect();
+    let mut names = HashSet::new();
+    let all = cfg
+        .lamps
+        .iter()
+        .map(|l| l.id.as_str())
+        .chain(sensors.iter().copied())
+        .chain(["display", "speaker"])
         .chain(cfg.outputs.iter().map(String::as_str));
     for name in all {
         if name.is_empty() {
@@ -405,23 +408,13 @@ fn validate(cfg: &SimConfig) -> Result<(), HwError> {
         g.validate()
             .map_err(|e| HwError::Config(format!("gases: {e}")))?;
     }
-    let sensors: HashSet<&str> = BUILT_IN_SENSORS
-        .into_iter()
-        .chain(cfg.series.iter().map(|s| s.sensor.as_str()))
-        .chain(
-            cfg.particulate
-                .iter()
-                .flat_map(|p| sensor_names(p.protocol)),
-        )
-        .chain(cfg.gases.iter().map(|g| g.gas.name()))
-        .collect();
     for f in &cfg.faults {
         if !names.contains(f.device.as_str()) {
             return bad(format!("fault names unknown device `{}`", f.device));
         }
         let lamp = cfg.lamps.iter().any(|l| l.id == f.device);
         match f.kind {
-            FaultKind::Offset if !sensors.contains(f.device.as_str()) => {
+            FaultKind::Offset if !sensors.contains(&f.device.as_str()) => {
                 return bad(format!(
                     "an `offset` fault needs a sensor; `{}` is not one",
                     f.device
