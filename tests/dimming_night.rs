@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{dimming_files, metric, on_topic, pole_header, Bench};
+use common::{dimming_files, dimming_plugin, metric, on_topic, pole_header_with, Bench};
 
 const LAT: f64 = 13.69;
 const LON: f64 = 101.07;
@@ -31,18 +31,13 @@ fn sun_event(phase: sun::SunPhase, around: u64) -> u64 {
 fn a_night_of_adaptive_lighting_with_motion_and_an_energy_report() {
     let bench = Bench::new();
     bench.package("dimming", dimming_files());
-    let scenario = pole_header("2026-11-21T12:00:00+07:00", 24.0, 10).replace(
-        "[scenario]\n",
-        "[scenario]\nmotion = [\"2026-11-21T12:30:00+07:00\", \"2026-11-21T23:00:00+07:00\"]\n",
-    ) + r#"
-[timing]
-health-interval-s = 60
-
-[[plugins]]
-package = "dimming.sao"
-grants = ["log", "clock", "kv", "telemetry", "lighting"]
-config = { baseline-watts-per-lamp = 150.0 }
-"#;
+    let scenario = pole_header_with(
+        "2026-11-21T12:00:00+07:00",
+        24.0,
+        10,
+        "motion = [\"2026-11-21T12:30:00+07:00\", \"2026-11-21T23:00:00+07:00\"]",
+    ) + "\n[timing]\nhealth-interval-s = 60\n"
+        + &dimming_plugin("{ baseline-watts-per-lamp = 150.0 }");
     let (summary, records) = bench.simulate(&scenario);
     assert_eq!(
         summary.plugins[0]["health"]["state"], "running",

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{dimming_files, on_topic, pole_header, Bench};
+use common::{dimming_files, dimming_plugin, on_topic, pole_header_with, Bench};
 use serde_json::Value;
 
 fn states(records: &[&Value]) -> Vec<String> {
@@ -19,19 +19,16 @@ fn states(records: &[&Value]) -> Vec<String> {
 fn silent_sensor_and_failing_lamp_driver_are_reported_and_recovered() {
     let bench = Bench::new();
     bench.package("dimming", dimming_files());
-    let scenario = pole_header("2026-11-21T20:00:00+07:00", 3.0, 10).replace(
-        "[scenario]\n",
-        r#"[scenario]
-faults = [
+    let scenario = pole_header_with(
+        "2026-11-21T20:00:00+07:00",
+        3.0,
+        10,
+        r#"faults = [
     { device = "lux", from = "2026-11-21T20:30:00+07:00", until = "2026-11-21T21:00:00+07:00", kind = "silent" },
     { device = "main", from = "2026-11-21T21:30:00+07:00", until = "2026-11-21T21:45:00+07:00", kind = "fail" },
 ]
 "#,
-    ) + r#"
-[[plugins]]
-package = "dimming.sao"
-grants = ["log", "clock", "kv", "telemetry", "lighting"]
-"#;
+    ) + &dimming_plugin("");
     let (summary, records) = bench.simulate(&scenario);
 
     let sensor = on_topic(&records, "/evt/sao/sensor-health");

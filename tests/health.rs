@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::{dimming_files, metric, on_topic, pole_header, Bench};
+use common::{
+    dimming_files, dimming_plugin, metric, on_topic, pole_header_with, Bench, HOST_CHECKS_OFF,
+};
 use serde_json::Value;
 
 /// 2026-11-21T20:00:00+07:00.
@@ -36,27 +38,19 @@ fn health_events(records: &[Value]) -> Vec<(String, String, String, u64)> {
 fn injected_faults_become_findings_and_clear() {
     let bench = Bench::new();
     bench.package("dimming", dimming_files());
-    let scenario = pole_header("2026-11-21T20:00:00+07:00", 3.0, 10).replace(
-        "[scenario]\n",
-        r#"[scenario]
-faults = [
+    let scenario = pole_header_with(
+        "2026-11-21T20:00:00+07:00",
+        3.0,
+        10,
+        r#"faults = [
     { device = "temperature", from = "2026-11-21T20:30:00+07:00", until = "2026-11-21T21:00:00+07:00", kind = "silent" },
     { device = "main", from = "2026-11-21T21:30:00+07:00", until = "2026-11-21T21:45:00+07:00", kind = "dark" },
     { device = "cpu-temperature", from = "2026-11-21T22:00:00+07:00", until = "2026-11-21T22:30:00+07:00", kind = "offset", offset = 45.0 },
 ]
 "#,
-    ) + r#"
-# This machine's own disk and memory are not what this test is about.
-[health]
-disk-warn-free-percent = 0
-disk-critical-free-percent = 0
-memory-warn-available-percent = 0
-memory-critical-available-percent = 0
-
-[[plugins]]
-package = "dimming.sao"
-grants = ["log", "clock", "kv", "telemetry", "lighting"]
-"#;
+    ) + "\n[health]\n"
+        + HOST_CHECKS_OFF
+        + &dimming_plugin("");
     let (_, records) = bench.simulate(&scenario);
 
     let events = health_events(&records);

@@ -8,24 +8,27 @@ mod common;
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use common::{air_quality_files, dimming_files, on_topic, pole_body, pole_header, Bench};
+use common::{
+    air_quality_files, dimming_files, dimming_plugin, on_topic, pole_body, pole_header_with, Bench,
+    HOST_CHECKS_OFF,
+};
 use serde_json::Value;
 
 /// 2026-11-01T00:00:00+07:00 and 2026-12-01T00:00:00+07:00.
 const FROM: u64 = 1_793_466_000_000;
 const TO: u64 = 1_796_058_000_000;
 
-const PLUGINS: &str = r#"
-[[plugins]]
-package = "dimming.sao"
-grants = ["log", "clock", "kv", "telemetry", "lighting"]
-config = { baseline-watts-per-lamp = 150.0 }
-
+const AIR_QUALITY: &str = r#"
 [[plugins]]
 package = "air-quality.sao"
 grants = ["log", "clock", "kv", "telemetry", "alarm"]
 config = {}
 "#;
+
+/// Both plugins' `[[plugins]]` entries.
+fn plugins() -> String {
+    dimming_plugin("{ baseline-watts-per-lamp = 150.0 }") + AIR_QUALITY
+}
 
 const HARDWARE: &str = r#"
 [hardware.particulate]
@@ -73,25 +76,22 @@ fn a_simulated_months_report_matches_its_telemetry() {
     let bench = Bench::new();
     bench.package("dimming", dimming_files());
     bench.package("air-quality", air_quality_files());
-    let scenario = pole_header("2026-11-01T00:00:00+07:00", 30.0 * 24.0 + 1.0, 60).replace(
-        "[scenario]\n",
-        r#"[scenario]
-sos = ["2026-11-05T21:00:00+07:00", "2026-11-18T02:30:00+07:00", "2026-11-27T19:45:00+07:00"]
+    let scenario = pole_header_with(
+        "2026-11-01T00:00:00+07:00",
+        30.0 * 24.0 + 1.0,
+        60,
+        r#"sos = ["2026-11-05T21:00:00+07:00", "2026-11-18T02:30:00+07:00", "2026-11-27T19:45:00+07:00"]
 faults = [
     { device = "main", from = "2026-11-10T20:00:00+07:00", until = "2026-11-10T23:00:00+07:00", kind = "dark" },
 ]
 "#,
     ) + HARDWARE
-        + r#"
-[health]
-disk-warn-free-percent = 0
-disk-critical-free-percent = 0
-memory-warn-available-percent = 0
-memory-critical-available-percent = 0
-"# + PLUGINS;
+        + "\n[health]\n"
+        + HOST_CHECKS_OFF
+        + &plugins();
     let (_, records) = bench.simulate(&scenario);
     // The same pole, for `sao report`.
-    let pole = format!("{}{HARDWARE}{PLUGINS}", pole_body());
+    let pole = format!("{}{HARDWARE}{}", pole_body(), plugins());
     std::fs::write(bench.path("pole.toml"), pole).unwrap();
 
     let report: Value = serde_json::from_str(&sao_report(&bench, "json")).unwrap();

@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use common::mqtt::{Mosquitto, Subscriber};
-use common::{pole_body, shared, vision_probe_files, Bench, PoleProcess};
+use common::{looping_gate_camera, pole_body, shared, vision_probe_files, Bench, PoleProcess};
 use serde_json::Value;
 
 const PREFIX: &str = "sao/v1/chachoengsao/ccs-test-01";
@@ -235,23 +235,9 @@ fn a_running_pole_watches_its_camera_and_reports_it_vanishing_over_mqtt() {
     let bench = Bench::new();
     let broker = Mosquitto::start(&bench.path("broker"));
     let sub = Subscriber::connect(broker.port, "sao/#");
-    bench.package("vision-probe", vision_probe_files());
-    let clip = bench.path("gate-camera.mp4");
-    std::fs::copy(shared("media/traffic/car-detection.mp4"), &clip).unwrap();
+    let (clip, camera) = looping_gate_camera(&bench);
     let config = format!(
-        r#"{}
-[uplink]
-broker = "{}"
-
-[[cameras]]
-name = "gate"
-source = "gate-camera.mp4"
-capture = {{ fps = 5, loop-file = true, retry-ms = 200, retry-max-ms = 1000 }}
-
-[[plugins]]
-package = "vision-probe.sao"
-grants = ["log", "telemetry", "vision"]
-"#,
+        "{}\n[uplink]\nbroker = \"{}\"\n{camera}",
         pole_body(),
         broker.url()
     );

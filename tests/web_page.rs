@@ -10,7 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::mqtt::{free_port, wait_until};
-use common::{pole_body, shared, vision_probe_files, with_sim_hardware, Bench, PoleProcess};
+use common::{
+    looping_gate_camera, pole_body, with_sim_hardware, Bench, PoleProcess, HOST_CHECKS_OFF,
+};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
@@ -95,6 +97,17 @@ async fn attr(client: &Client, css: &str, name: &str) -> Option<String> {
         .ok()?
 }
 
+/// Clicks the element `css`.
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 /// Whether the image `css` finished loading with a picture in it.
 async fn image_loaded(client: &Client, css: &str) -> bool {
     let script = "const i = document.querySelector(arguments[0]); return !!i && i.complete && i.naturalWidth > 0;";
@@ -107,9 +120,7 @@ async fn image_loaded(client: &Client, css: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_technician_page_shows_the_pole_live_and_guards_its_actions() {
     let bench = Bench::new();
-    bench.package("vision-probe", vision_probe_files());
-    let clip = bench.path("gate-camera.mp4");
-    std::fs::copy(shared("media/traffic/car-detection.mp4"), &clip).unwrap();
+    let (clip, camera) = looping_gate_camera(&bench);
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let t0 = now_ms();
@@ -128,25 +139,12 @@ health-interval-s = 1
 
 [health]
 check-interval-s = 1
-disk-warn-free-percent = 0
-disk-critical-free-percent = 0
-memory-warn-available-percent = 0
-memory-critical-available-percent = 0
-
+{HOST_CHECKS_OFF}
 [web]
 listen = "127.0.0.1:{port}"
 language = "th"
 password-hash = "{}"
-
-[[cameras]]
-name = "gate"
-source = "gate-camera.mp4"
-capture = {{ fps = 5, loop-file = true, retry-ms = 200, retry-max-ms = 1000 }}
-
-[[plugins]]
-package = "vision-probe.sao"
-grants = ["log", "telemetry", "vision"]
-"#,
+{camera}"#,
         pole_body(),
         sao_web::hash_password(PASSWORD)
     );
@@ -259,13 +257,7 @@ faults = [
     std::fs::write(&shot, &screenshot).unwrap();
     std::fs::write(bench.path("technician-page.png"), &screenshot).unwrap();
 
-    client
-        .find(Locator::Css(&ack))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, &ack).await;
     let refused = eventually("the refusal", async || {
         text(&client, "#action-result")
             .await
@@ -293,13 +285,7 @@ faults = [
         .send_keys(PASSWORD)
         .await
         .unwrap();
-    client
-        .find(Locator::Id("login-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#login-submit").await;
     eventually("the session", async || {
         client
             .find(Locator::Id("logout"))
@@ -311,13 +297,7 @@ faults = [
             .then_some(())
     })
     .await;
-    client
-        .find(Locator::Css(&ack))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, &ack).await;
     let acknowledged = eventually("the acknowledgement", async || {
         let alarms = state(&base)["alarms"].clone();
         alarms

@@ -262,15 +262,61 @@ pub fn metric(record: &Value, name: &str) -> f64 {
 
 /// The standard pole header of test scenarios (Chachoengsao, UTC+7).
 pub fn pole_header(start: &str, hours: f64, step_seconds: u64) -> String {
+    pole_header_with(start, hours, step_seconds, "")
+}
+
+/// Like [`pole_header`] with more lines of the `[scenario]` table (motion, faults, …).
+pub fn pole_header_with(start: &str, hours: f64, step_seconds: u64, timeline: &str) -> String {
     format!(
         r#"
 [scenario]
 start = "{start}"
 duration-hours = {hours}
 step-seconds = {step_seconds}
+{timeline}
 {}"#,
         pole_body()
     )
+}
+
+/// `[health]` lines that switch off the checks of this machine's own disk and memory,
+/// for tests that are not about them (the test machine's disk may well be nearly full).
+pub const HOST_CHECKS_OFF: &str = "disk-warn-free-percent = 0
+disk-critical-free-percent = 0
+memory-warn-available-percent = 0
+memory-critical-available-percent = 0
+";
+
+/// The `[[plugins]]` entry of the signed dimming plugin (`dimming.sao`), with its usual
+/// grants and `config` (an inline TOML table; empty for none).
+pub fn dimming_plugin(config: &str) -> String {
+    let config = match config {
+        "" => String::new(),
+        table => format!("config = {table}\n"),
+    };
+    format!(
+        "\n[[plugins]]\npackage = \"dimming.sao\"\ngrants = [\"log\", \"clock\", \"kv\", \"telemetry\", \"lighting\"]\n{config}"
+    )
+}
+
+/// A camera `gate` looping a copy of the traffic video (returned, so a test can take
+/// it away) and the vision-probe plugin watching it, packaged in `bench`; returns the
+/// copy and the config's `[[cameras]]` and `[[plugins]]` tables.
+pub fn looping_gate_camera(bench: &Bench) -> (PathBuf, &'static str) {
+    bench.package("vision-probe", vision_probe_files());
+    let clip = bench.path("gate-camera.mp4");
+    std::fs::copy(shared("media/traffic/car-detection.mp4"), &clip).unwrap();
+    let tables = r#"
+[[cameras]]
+name = "gate"
+source = "gate-camera.mp4"
+capture = { fps = 5, loop-file = true, retry-ms = 200, retry-max-ms = 1000 }
+
+[[plugins]]
+package = "vision-probe.sao"
+grants = ["log", "telemetry", "vision"]
+"#;
+    (clip, tables)
 }
 
 /// The standard test pole: identity, storage and trust in the bench, simulated hardware.
