@@ -70,13 +70,9 @@ impl Hour {
 
     /// Counts one upstream record.
     fn count(&mut self, record: &UplinkRecord) {
-        // `sao/v1/{site}/{pole}/{kind}/…`
-        let Some(rest) = record.topic.splitn(5, '/').nth(4) else {
-            return;
-        };
         let p = &record.payload;
         let state = p["state"].as_str().unwrap_or_default();
-        match rest.split('/').collect::<Vec<_>>().as_slice() {
+        match record.segments().as_slice() {
             ["tele", plugin, stream] => match (*plugin, *stream) {
                 records::AQI_STREAM => {
                     if let Some(aqi) = records::aqi(p) {

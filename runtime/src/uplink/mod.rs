@@ -100,6 +100,14 @@ pub struct UplinkRecord {
     pub payload: Value,
 }
 
+impl UplinkRecord {
+    /// The topic's segments after the pole's prefix `sao/v1/{site}/{pole}/`, e.g.
+    /// `["tele", "sao", "health"]` or `["alert", "sos"]`.
+    pub fn segments(&self) -> Vec<&str> {
+        self.topic.split('/').skip(4).collect()
+    }
+}
+
 /// Who produced a record: a plugin, or the host itself (`sao`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Source {

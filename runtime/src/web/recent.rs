@@ -162,12 +162,10 @@ impl RecentRecords {
 
 impl RecordSink for RecentRecords {
     fn publish(&self, record: &UplinkRecord) {
-        // `sao/v1/{site}/{pole}/{kind}/…`
-        let mut parts = record.topic.splitn(5, '/').skip(4);
-        let Some(rest) = parts.next() else { return };
+        let segments = record.segments();
         let p = &record.payload;
         let mut kept = self.lock();
-        match rest.split('/').collect::<Vec<_>>().as_slice() {
+        match segments.as_slice() {
             ["tele", plugin, stream] => Self::keep_telemetry(&mut kept, plugin, stream, p),
             ["evt", ..] | ["alert", ..] => {
                 let message = match &p["message"] {
@@ -177,7 +175,7 @@ impl RecordSink for RecentRecords {
                 };
                 kept.events.push_back(EventView {
                     ts_ms: p["ts"].as_u64().unwrap_or_default(),
-                    topic: rest.to_string(),
+                    topic: segments.join("/"),
                     state: p["state"].as_str().unwrap_or_default().to_string(),
                     severity: p["severity"]
                         .as_str()
