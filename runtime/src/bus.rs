@@ -113,7 +113,7 @@ mod tests {
             &Subscriptions {
                 readings: vec!["lux".into()],
                 tick_interval_ms: Some(60_000),
-                vision: None,
+                ..Subscriptions::default()
             },
             0,
         );

@@ -160,3 +160,27 @@ pub fn technician_action(
         now_ms,
     );
 }
+
+/// Reports a message pushed to a plugin that was refused (`evt/sao/message`): by the host
+/// (malformed, not taken) or by the plugin (its `on-message` error), so the sender learns
+/// why its bus times are not on the sign.
+pub fn message_refused(
+    uplink: &Uplink,
+    plugin: &str,
+    name: &str,
+    target: &str,
+    reason: &str,
+    now_ms: u64,
+) {
+    let _ = uplink.event(
+        &Source::host(),
+        &Event {
+            kind: "message",
+            state: EventState::Info,
+            severity: Severity::Warning,
+            message: &format!("message `{name}` for plugin `{plugin}` refused: {reason}"),
+            details: json!({ "plugin": plugin, "name": name, "target": target, "reason": reason }),
+        },
+        now_ms,
+    );
+}

@@ -20,6 +20,7 @@ use crate::health::system::SystemProbe;
 use crate::health::{CameraState, Monitor, Observation, PluginState};
 use crate::host::{KvStore, Services};
 use crate::kpi;
+use crate::plugin::instance::{Call, Message};
 use crate::plugin::supervisor::SupervisorParts;
 use crate::plugin::{self, Supervisor, TrustStore};
 use crate::reports;
@@ -400,7 +401,8 @@ impl Runtime {
         futures::future::join_all(self.plugins.iter_mut().zip(routed).map(
             |(plugin, calls)| async move {
                 for call in calls {
-                    plugin.deliver(call, now).await;
+                    // A failed call is counted and reported by the supervisor.
+                    let _ = plugin.deliver(call, now).await;
                 }
             },
         ))
@@ -785,6 +787,7 @@ impl Runtime {
         let changes = self.services.devices.lamps().release(id, reason);
         let safe_level = self.services.devices.lamps().safe_level();
         reports::failsafe(&self.services.uplink, &changes, safe_level, now);
+        self.services.alarms.withdraw_sign(id);
         // The alarm driver keeps alarms on time in real time; `sao sim` has none, so its
         // virtual time moves them here (it is harmless when the driver runs too).
         self.services.alarms.advance();
@@ -813,6 +816,31 @@ impl Runtime {
             .find(|p| p.id() == id)
             .ok_or_else(|| format!("no plugin `{id}` installed"))?;
         plugin.reconfigure(config, now).await
+    }
+
+    /// Hands `message` to plugin `id`'s `on-message`; errors when the plugin is not
+    /// installed, does not take messages of that name, is not running, or refuses it.
+    pub async fn deliver_message(&mut self, id: &str, message: Message) -> Result<(), String> {
+        let now = self.now();
+        let plugin = self
+            .plugins
+            .iter_mut()
+            .find(|p| p.id() == id)
+            .ok_or_else(|| format!("no plugin `{id}` installed"))?;
+        if !plugin
+            .manifest()
+            .subscriptions
+            .messages
+            .contains(&message.name)
+        {
+            return Err(format!(
+                "plugin `{id}` does not take `{}` messages",
+                message.name
+            ));
+        }
+        let result = plugin.deliver(Call::Message(message), now).await;
+        self.commit_records();
+        result
     }
 
     /// The installed plugins.

@@ -44,6 +44,7 @@ pub mod bindings {
             "sao:plugin/lighting@0.1.1": base::lighting,
             "sao:plugin/alarm@0.1.1": base::alarm,
             "sao:plugin/sensors@0.1.1": base::sensors,
+            "sao:plugin/display@0.1.1": base::display,
         },
     });
 }

@@ -21,7 +21,34 @@ pub mod bindings {
 /// `MyPlugin` implementing [`bindings::Guest`].
 pub use bindings::export;
 
-use bindings::sao::plugin::{alarm, clock, kv, lighting, log, telemetry};
+/// The generated bindings of world `sao:plugin/message-plugin`: the `Guest` trait with
+/// `on-message` besides the plain handlers. Every imported interface is the one
+/// [`bindings`] generates, so [`WitPlatform`] serves message plugins too. A message
+/// plugin exports its handlers with `sao_plugin_sdk::wit::message_world::export!(MyPlugin);`.
+#[allow(missing_docs)]
+pub mod message_world {
+    use super::bindings::sao::plugin as base;
+
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "message-plugin",
+        pub_export_macro: true,
+        default_bindings_module: "sao_plugin_sdk::wit::message_world",
+        with: {
+            "sao:plugin/types@0.1.1": base::types,
+            "sao:plugin/log@0.1.1": base::log,
+            "sao:plugin/clock@0.1.1": base::clock,
+            "sao:plugin/kv@0.1.1": base::kv,
+            "sao:plugin/telemetry@0.1.1": base::telemetry,
+            "sao:plugin/lighting@0.1.1": base::lighting,
+            "sao:plugin/alarm@0.1.1": base::alarm,
+            "sao:plugin/sensors@0.1.1": base::sensors,
+            "sao:plugin/display@0.1.1": base::display,
+        },
+    });
+}
+
+use bindings::sao::plugin::{alarm, clock, display, kv, lighting, log, telemetry};
 
 /// [`Platform`] over the WIT imports.
 pub struct WitPlatform;
@@ -161,5 +188,13 @@ pub fn alarm_error(e: alarm::Error) -> String {
         alarm::Error::UnknownOutput(name) => format!("unknown output {name:?}"),
         alarm::Error::UnknownAlarm(id) => format!("unknown alarm {id}"),
         alarm::Error::Hardware(m) => format!("hardware: {m}"),
+    }
+}
+
+/// A `display` error as a message.
+pub fn display_error(e: display::Error) -> String {
+    match e {
+        display::Error::NoDisplay => "the pole has no display".to_string(),
+        display::Error::Invalid(m) => format!("invalid sign: {m}"),
     }
 }

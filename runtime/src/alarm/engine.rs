@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::config::{AlarmConfig, LampAction, Level, LevelActions, Levels};
 use super::pattern::Pattern;
+use super::signs::{Sign, Signs};
 use crate::uplink::Source;
 
 /// Longest alarm kind, in bytes (it is a topic segment).
@@ -239,6 +240,17 @@ pub struct AlarmEngine {
     speaking: Option<u64>,
     /// Devices whose last command failed (each fault is reported once).
     faulty: BTreeSet<String>,
+    /// The signs plugins propose for the display when no alarm shows a message.
+    signs: Signs,
+}
+
+/// What the display shows and on whose behalf.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Showing {
+    /// The texts.
+    pub message: DisplayMessage,
+    /// `alarm`, or the id of the plugin whose sign it is.
+    pub source: String,
 }
 
 /// Whether `alarm` has anything audible to silence: an audible output or a voice clip.
@@ -309,6 +321,7 @@ impl AlarmEngine {
             last_id: 0,
             speaking: None,
             faulty: BTreeSet::new(),
+            signs: Signs::default(),
         })
     }
 
@@ -325,9 +338,41 @@ impl AlarmEngine {
             .collect()
     }
 
-    /// What the display shows now, if it has one and shows anything.
-    pub fn showing(&self) -> Option<DisplayMessage> {
-        self.display.as_ref()?.showing().cloned()
+    /// What the display shows now and for whom, if it has one and shows anything.
+    pub fn showing(&self) -> Option<Showing> {
+        let message = self.display.as_ref()?.showing().cloned()?;
+        let source = match self.display_message() {
+            Some((source, wanted)) if wanted == message => source,
+            // The last command failed: what shows is what was wanted before.
+            _ => "unknown".to_string(),
+        };
+        Some(Showing { message, source })
+    }
+
+    /// Whether the pole has a display.
+    pub fn has_display(&self) -> bool {
+        self.display.is_some()
+    }
+
+    /// Makes `sign` `plugin`'s sign (checked first); the display follows at the next
+    /// [`AlarmEngine::advance`].
+    pub fn propose_sign(&mut self, plugin: &str, sign: Sign) -> Result<(), String> {
+        sign.check()?;
+        self.signs.propose(plugin, sign);
+        Ok(())
+    }
+
+    /// Withdraws `plugin`'s sign.
+    pub fn withdraw_sign(&mut self, plugin: &str) {
+        self.signs.withdraw(plugin);
+    }
+
+    /// Whether `plugin`'s sign is what the display is meant to show now.
+    pub fn sign_in_front(&self, plugin: &str) -> bool {
+        self.display.is_some()
+            && self
+                .display_message()
+                .is_some_and(|(source, _)| source == plugin)
     }
 
     /// Tests every output: each is switched on, must read back on, and is switched off
@@ -714,10 +759,18 @@ impl AlarmEngine {
             .max_by_key(|a| (a.request.level, a.raised_ms))
     }
 
+    /// What the display must show and on whose behalf: the leading alarm's message,
+    /// else the leading sign.
+    fn display_message(&self) -> Option<(String, DisplayMessage)> {
+        if let Some(alarm) = self.leading(|_, actions| actions.display) {
+            return Some(("alarm".into(), alarm.request.message.clone()));
+        }
+        let (plugin, sign) = self.signs.leading()?;
+        Some((plugin.to_string(), sign.message.clone()))
+    }
+
     fn drive_display(&mut self) -> Vec<String> {
-        let message = self
-            .leading(|_, actions| actions.display)
-            .map(|a| a.request.message.clone());
+        let message = self.display_message().map(|(_, message)| message);
         let Some(display) = self.display.as_mut() else {
             return Vec::new();
         };
@@ -879,6 +932,70 @@ mod tests {
         // The voice repeats every 30 s while audible.
         b.engine.advance(T0 + 30_000);
         assert_eq!(b.traced("speaker").len(), 2);
+    }
+
+    #[test]
+    fn an_alarm_overrides_the_leading_sign_which_returns_when_it_ends() {
+        let mut b = Bench::new(AlarmConfig::default(), vec![]);
+        let sign = |en: &str, priority| Sign {
+            message: DisplayMessage {
+                th: format!("ป้าย {en}"),
+                en: en.into(),
+            },
+            priority,
+        };
+        b.engine
+            .propose_sign("signage", sign("Welcome", 10))
+            .unwrap();
+        b.engine.propose_sign("ads", sign("Sale", 5)).unwrap();
+        b.engine.advance(T0);
+        assert!(b.engine.sign_in_front("signage") && !b.engine.sign_in_front("ads"));
+        assert_eq!(b.engine.showing().unwrap().source, "signage");
+        let id = b
+            .engine
+            .sound(source("elephant"), request(Level::Warning), T0)
+            .unwrap()
+            .alarm
+            .id;
+        b.engine.advance(T0 + 1);
+        assert!(!b.engine.sign_in_front("signage"));
+        // A new sign during the alarm waits behind it.
+        b.engine.propose_sign("signage", sign("Bus 7", 50)).unwrap();
+        b.engine.advance(T0 + 2);
+        assert_eq!(b.engine.showing().unwrap().source, "alarm");
+        b.engine.clear("elephant", id).unwrap();
+        b.engine.advance(T0 + 3);
+        b.engine.withdraw_sign("signage");
+        b.engine.advance(T0 + 4);
+        b.engine.withdraw_sign("ads");
+        b.engine.advance(T0 + 5);
+        let en: Vec<Value> = b
+            .traced("display")
+            .iter()
+            .map(|d| d["en"].clone())
+            .collect();
+        assert_eq!(
+            en,
+            [
+                json!("Welcome"),
+                json!("Wild elephant"),
+                json!("Bus 7"),
+                json!("Sale"),
+                Value::Null
+            ]
+        );
+        let empty = Sign {
+            message: DisplayMessage {
+                th: String::new(),
+                en: " ".into(),
+            },
+            priority: 10,
+        };
+        assert_eq!(
+            b.engine.propose_sign("signage", empty),
+            Err("both texts are empty".into()),
+            "an empty sign is refused"
+        );
     }
 
     #[test]

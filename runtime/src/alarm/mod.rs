@@ -17,6 +17,7 @@ pub mod config;
 pub mod driver;
 pub mod engine;
 pub mod pattern;
+pub mod signs;
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
@@ -26,8 +27,9 @@ use serde_json::{json, Map, Value};
 pub use config::{AlarmConfig, Level};
 pub use engine::{
     Alarm, AlarmEngine, AlarmError, Change, ChangeKind, ClearReason, OutputTest, Request, Selector,
-    TestOutcome,
+    Showing, TestOutcome,
 };
+pub use signs::Sign;
 
 use crate::devices::Devices;
 use crate::uplink::{Event, EventState, Severity, Source, Uplink};
@@ -106,9 +108,35 @@ impl Alarms {
             .collect()
     }
 
-    /// What the pole's display shows now.
-    pub fn showing(&self) -> Option<sao_hardware::DisplayMessage> {
+    /// What the pole's display shows now, and for whom.
+    pub fn showing(&self) -> Option<Showing> {
         self.lock().showing()
+    }
+
+    /// Whether the pole has a display.
+    pub fn has_display(&self) -> bool {
+        self.lock().has_display()
+    }
+
+    /// Makes `sign` `plugin`'s sign and drives the display at once; refuses a malformed
+    /// sign with the reason.
+    pub fn show_sign(&self, plugin: &str, sign: Sign) -> Result<(), String> {
+        let mut engine = self.lock();
+        engine.propose_sign(plugin, sign)?;
+        self.advance_locked(&mut engine);
+        Ok(())
+    }
+
+    /// Withdraws `plugin`'s sign (a plugin removed, or its own `clear`).
+    pub fn withdraw_sign(&self, plugin: &str) {
+        let mut engine = self.lock();
+        engine.withdraw_sign(plugin);
+        self.advance_locked(&mut engine);
+    }
+
+    /// Whether `plugin`'s sign is on the display now.
+    pub fn sign_in_front(&self, plugin: &str) -> bool {
+        self.lock().sign_in_front(plugin)
     }
 
     /// Self-tests the outputs (see [`AlarmEngine::self_test`]).

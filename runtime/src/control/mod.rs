@@ -36,8 +36,10 @@ use serde_json::{json, Map, Value};
 
 use crate::alarm::Selector;
 use crate::config::{PluginSpec, RuntimeSettings};
+use crate::plugin::instance::Message;
 use crate::plugin::manifest::{is_name, HOST_ID};
 use crate::plugin::TrustStore;
+use crate::reports;
 use crate::runtime::Runtime;
 use crate::uplink::{Incoming, Source, Subscriptions, Uplink};
 use audit::{AuditEntry, AuditLog, Outcome};
@@ -96,6 +98,40 @@ struct Verdict {
     version: Option<u64>,
     signed_by: Option<String>,
     result: Result<Outcome, String>,
+}
+
+/// The largest message payload a plugin is handed, in bytes.
+pub const MAX_MESSAGE_BYTES: usize = 16 * 1024;
+
+/// Checks a pushed message (a JSON object of at most [`MAX_MESSAGE_BYTES`]) and hands it
+/// to the plugin. Messages are data, not commands, so they are not signed: the broker's
+/// access rules decide who may publish them, and the plugin treats them as untrusted.
+async fn deliver_message(
+    runtime: &mut Runtime,
+    plugin: &str,
+    name: &str,
+    target: &str,
+    message: Incoming,
+) -> Result<(), String> {
+    if message.payload.len() > MAX_MESSAGE_BYTES {
+        return Err(format!(
+            "{} bytes; at most {MAX_MESSAGE_BYTES}",
+            message.payload.len()
+        ));
+    }
+    let payload = String::from_utf8(message.payload).map_err(|_| "not UTF-8 text".to_string())?;
+    match serde_json::from_str::<Value>(&payload) {
+        Ok(Value::Object(_)) => {}
+        Ok(_) => return Err("not a JSON object".into()),
+        Err(e) => return Err(format!("not JSON: {e}")),
+    }
+    let message = Message {
+        name: name.to_string(),
+        payload,
+        received: runtime.now(),
+        target: target.to_string(),
+    };
+    runtime.deliver_message(plugin, message).await
 }
 
 impl Controller {
@@ -207,6 +243,22 @@ impl Controller {
                     .await
             }
             Subject::AlarmAck => self.alarm_ack(runtime, &target, &message.payload),
+            Subject::Message { plugin, name } => {
+                let target = self.targets.relative(addressed.rank).to_string();
+                let result = deliver_message(runtime, &plugin, &name, &target, message).await;
+                if let Err(reason) = result {
+                    tracing::warn!(%plugin, %name, "message refused: {reason}");
+                    let now = runtime.now();
+                    reports::message_refused(
+                        &runtime.services().uplink,
+                        &plugin,
+                        &name,
+                        &target,
+                        &reason,
+                        now,
+                    );
+                }
+            }
         }
     }
 

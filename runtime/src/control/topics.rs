@@ -17,6 +17,13 @@ pub enum Subject {
     Deployment,
     /// `…/cmd/alarm/ack`: an operator acknowledges alarms.
     AlarmAck,
+    /// `…/msg/{plugin}/{name}`: a message for a plugin's `on-message`.
+    Message {
+        /// The plugin it is for.
+        plugin: String,
+        /// The message's name.
+        name: String,
+    },
 }
 
 /// A control topic, parsed.
@@ -76,6 +83,19 @@ impl Targets {
         &self.names[rank]
     }
 
+    /// The target of rank `rank` as a plugin sees it: `pole`, or `group/{group}`.
+    pub fn relative(&self, rank: usize) -> &str {
+        let name = self.names[rank]
+            .strip_prefix(self.site.as_str())
+            .and_then(|n| n.strip_prefix('/'))
+            .unwrap_or_default();
+        if name.starts_with("group/") {
+            name
+        } else {
+            "pole"
+        }
+    }
+
     /// The rank of a target name, if the pole listens to it.
     pub fn rank(&self, name: &str) -> Option<usize> {
         self.names.iter().position(|n| n == name)
@@ -90,6 +110,7 @@ impl Targets {
                     format!("sao/v1/{t}/cfg/+/desired"),
                     format!("sao/v1/{t}/deploy/desired"),
                     format!("sao/v1/{t}/cmd/alarm/ack"),
+                    format!("sao/v1/{t}/msg/+/+"),
                 ]
             })
             .collect()
@@ -106,6 +127,10 @@ impl Targets {
                 },
                 ["deploy", "desired"] => Subject::Deployment,
                 ["cmd", "alarm", "ack"] => Subject::AlarmAck,
+                ["msg", plugin, name] => Subject::Message {
+                    plugin: plugin.to_string(),
+                    name: name.to_string(),
+                },
                 _ => return None,
             };
             Some(Addressed { rank, subject })
@@ -154,8 +179,22 @@ mod tests {
         ] {
             assert_eq!(t.parse(foreign), None, "{foreign}");
         }
-        // Three targets, each with its config, deployment and alarm-acknowledgement topics.
-        assert_eq!(t.filters().len(), 9);
+        assert_eq!(
+            t.parse("sao/v1/ccs/p1/msg/signage/arrivals"),
+            Some(Addressed {
+                rank: 2,
+                subject: Subject::Message {
+                    plugin: "signage".into(),
+                    name: "arrivals".into()
+                }
+            })
+        );
+        assert_eq!(t.relative(2), "pole");
+        assert_eq!(t.relative(1), "group/bus-stop");
+        assert_eq!(t.parse("sao/v1/ccs/p1/msg/signage"), None);
+        // Three targets, each with its config, deployment, alarm-acknowledgement and
+        // message topics.
+        assert_eq!(t.filters().len(), 12);
         assert!(t
             .filters()
             .contains(&"sao/v1/ccs/p1/cmd/alarm/ack".to_string()));

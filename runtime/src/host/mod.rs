@@ -5,6 +5,7 @@
 mod alarm;
 mod budget;
 mod clock;
+mod display;
 mod kv;
 mod lighting;
 mod log;
@@ -39,7 +40,7 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub use sao::plugin::types::Reading as WitReading;
+pub use sao::plugin::types::{Message as WitMessage, Reading as WitReading};
 
 /// Bindings of the `vision-plugin` world (0.1.1). Its `plugin` part is the same as above;
 /// only the `vision` interface is new.
@@ -57,6 +58,7 @@ pub mod vision_world {
             "sao:plugin/lighting": super::sao::plugin::lighting,
             "sao:plugin/alarm": super::sao::plugin::alarm,
             "sao:plugin/sensors": super::sao::plugin::sensors,
+            "sao:plugin/display": super::sao::plugin::display,
         },
     });
 }
@@ -285,6 +287,7 @@ pub fn linker(
             Capability::Alarm => p::alarm::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?,
             Capability::Sensors => p::sensors::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?,
             Capability::Vision => wit_vision::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?,
+            Capability::Display => p::display::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?,
         }
     }
     Ok(linker)

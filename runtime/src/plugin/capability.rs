@@ -26,11 +26,13 @@ pub enum Capability {
     Sensors,
     /// `sao:plugin/vision` (since 0.1.1)
     Vision,
+    /// `sao:plugin/display` (since 0.1.1)
+    Display,
 }
 
 impl Capability {
     /// Every capability, in declaration order.
-    pub const ALL: [Capability; 8] = [
+    pub const ALL: [Capability; 9] = [
         Capability::Log,
         Capability::Clock,
         Capability::Kv,
@@ -39,6 +41,7 @@ impl Capability {
         Capability::Alarm,
         Capability::Sensors,
         Capability::Vision,
+        Capability::Display,
     ];
 
     /// The WIT interface name (`kv`, `lighting`, ...).
@@ -52,6 +55,7 @@ impl Capability {
             Capability::Alarm => "alarm",
             Capability::Sensors => "sensors",
             Capability::Vision => "vision",
+            Capability::Display => "display",
         }
     }
 

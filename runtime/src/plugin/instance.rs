@@ -11,7 +11,8 @@ use wasmtime::{Store, UpdateDeadline};
 use crate::devices::Reading;
 use crate::host::wit_vision::{Detection as WitDetection, FrameInfo};
 use crate::host::{
-    Plugin, PluginIdentity, PluginPre, PluginState, Services, TelemetryQuota, WitReading,
+    Plugin, PluginIdentity, PluginPre, PluginState, Services, TelemetryQuota, WitMessage,
+    WitReading,
 };
 
 /// The detections one plugin receives for a frame: the objects of its labels.
@@ -26,6 +27,22 @@ pub struct Detections {
 /// `on-detections`, typed.
 type OnDetections = TypedFunc<(FrameInfo, Vec<WitDetection>), (Result<(), String>,)>;
 
+/// `on-message`, typed.
+type OnMessage = TypedFunc<(WitMessage,), (Result<(), String>,)>;
+
+/// A message pushed to a plugin over MQTT, for `on-message`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    /// Its name (the topic's last segment).
+    pub name: String,
+    /// The JSON object, as text.
+    pub payload: String,
+    /// When the pole received it (pole ms).
+    pub received: u64,
+    /// `pole` or `group/{group}`.
+    pub target: String,
+}
+
 /// A handler call.
 #[derive(Debug, Clone)]
 pub enum Call {
@@ -39,6 +56,8 @@ pub enum Call {
     Tick(u64),
     /// `on-detections(frame, detections)` (vision plugins).
     Detections(Arc<Detections>),
+    /// `on-message(message)` (message plugins).
+    Message(Message),
 }
 
 impl Call {
@@ -50,6 +69,7 @@ impl Call {
             Call::Reading(_) => "on-reading",
             Call::Tick(_) => "on-tick",
             Call::Detections(_) => "on-detections",
+            Call::Message(_) => "on-message",
         }
     }
 }
@@ -62,6 +82,7 @@ pub struct Instance {
     store: Store<PluginState>,
     bindings: Plugin,
     on_detections: Option<OnDetections>,
+    on_message: Option<OnMessage>,
 }
 
 /// Sandbox limits of an instance.
@@ -102,8 +123,13 @@ impl Instance {
         store.set_epoch_deadline(1);
         let instance = pre.instance_pre().instantiate_async(&mut store).await?;
         let bindings = Plugin::new(&mut store, &instance)?;
-        // A vision plugin's extra handler (install checked that it exists).
+        // The extra handlers of the vision and message worlds (install checked that the
+        // world's handler exists).
         let on_detections = match instance.get_export_index(&mut store, None, "on-detections") {
+            Some(index) => Some(instance.get_typed_func(&mut store, index)?),
+            None => None,
+        };
+        let on_message = match instance.get_export_index(&mut store, None, "on-message") {
             Some(index) => Some(instance.get_typed_func(&mut store, index)?),
             None => None,
         };
@@ -111,6 +137,7 @@ impl Instance {
             store,
             bindings,
             on_detections,
+            on_message,
         })
     }
 
@@ -138,6 +165,19 @@ impl Instance {
                 let frame = FrameInfo::from(d.frame.as_ref());
                 let objects = d.objects.iter().map(WitDetection::from).collect();
                 let (result,) = handler.call_async(&mut *store, (frame, objects)).await?;
+                Ok(result)
+            }
+            Call::Message(m) => {
+                let Some(handler) = self.on_message else {
+                    return Ok(Err("the plugin has no on-message handler".into()));
+                };
+                let message = WitMessage {
+                    name: m.name.clone(),
+                    payload: m.payload.clone(),
+                    received: m.received,
+                    target: m.target.clone(),
+                };
+                let (result,) = handler.call_async(&mut *store, (message,)).await?;
                 Ok(result)
             }
         }

@@ -12,6 +12,9 @@ pub const PLUGIN_WORLDS: [&str; 2] = ["sao:plugin/plugin@0.1.0", "sao:plugin/plu
 /// The world of plugins that analyse camera detections (`on-detections`).
 pub const VISION_WORLD: &str = "sao:plugin/vision-plugin@0.1.1";
 
+/// The world of plugins that take messages pushed over MQTT (`on-message`).
+pub const MESSAGE_WORLD: &str = "sao:plugin/message-plugin@0.1.1";
+
 /// A parsed and checked `plugin.toml`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -56,6 +59,11 @@ impl Manifest {
         self.world == VISION_WORLD
     }
 
+    /// Whether the plugin targets the message world (exports `on-message`).
+    pub fn takes_messages(&self) -> bool {
+        self.world == MESSAGE_WORLD
+    }
+
     /// The model its vision subscription names.
     pub fn vision_model(&self) -> Option<&ModelSpec> {
         let subscription = self.subscriptions.vision.as_ref()?;
@@ -74,6 +82,10 @@ pub struct Subscriptions {
     pub tick_interval_ms: Option<u64>,
     /// Camera detections delivered to `on-detections` (vision plugins).
     pub vision: Option<VisionSubscription>,
+    /// Names of the messages delivered to `on-message` (message plugins): what arrives
+    /// on `…/msg/{plugin}/{name}`.
+    #[serde(default)]
+    pub messages: Vec<String>,
 }
 
 /// Which cameras, model and labels a vision plugin receives detections from.
@@ -174,17 +186,22 @@ impl Manifest {
         if self.version.is_empty() || self.version.len() > 64 {
             return bad("version", "must be 1-64 characters");
         }
-        if !PLUGIN_WORLDS.contains(&self.world.as_str()) && !self.is_vision() {
+        if !PLUGIN_WORLDS.contains(&self.world.as_str())
+            && !self.is_vision()
+            && !self.takes_messages()
+        {
             return Err(ManifestError::Field {
                 field: "world",
                 reason: format!(
-                    "`{}` is not supported by this host (supports {}, {VISION_WORLD})",
+                    "`{}` is not supported by this host (supports {}, {VISION_WORLD}, \
+                     {MESSAGE_WORLD})",
                     self.world,
                     PLUGIN_WORLDS.join(", ")
                 ),
             });
         }
         self.check_vision()?;
+        self.check_messages()?;
         if !is_name(&self.dataset) {
             return bad("dataset", "must be 1-64 characters of a-z, 0-9 and '-'");
         }
@@ -241,6 +258,34 @@ impl Manifest {
     }
 }
 
+impl Manifest {
+    /// A message plugin names the messages it takes, each a topic segment; other plugins
+    /// name none.
+    fn check_messages(&self) -> Result<(), ManifestError> {
+        let field = |reason: String| {
+            Err(ManifestError::Field {
+                field: "subscriptions.messages",
+                reason,
+            })
+        };
+        let names = &self.subscriptions.messages;
+        match (self.takes_messages(), names.is_empty()) {
+            (true, true) => field(format!(
+                "a plugin targeting `{MESSAGE_WORLD}` names the messages it takes"
+            )),
+            (false, false) => field(format!(
+                "only a plugin targeting `{MESSAGE_WORLD}` (exporting `on-message`) takes messages"
+            )),
+            _ => match names.iter().find(|n| !is_name(n)) {
+                Some(bad) => field(format!(
+                    "`{bad}` is not 1-64 characters of a-z, 0-9 and '-'"
+                )),
+                None => Ok(()),
+            },
+        }
+    }
+}
+
 /// The host's own id: it publishes as plugin `sao`, and operators configure the runtime
 /// through `cfg/sao/desired`.
 pub const HOST_ID: &str = "sao";
@@ -288,6 +333,23 @@ tick-interval-ms = 60000
         Manifest::parse(&GOOD.replace("@0.1.0\"", "@0.1.1\"")).unwrap();
         let e = Manifest::parse(&GOOD.replace("\"dimming\"", "\"Dim Ming\"")).unwrap_err();
         assert!(e.to_string().contains("`id`"), "{e}");
+    }
+
+    #[test]
+    fn a_message_plugin_names_its_messages_and_only_it_does() {
+        let messaging = GOOD
+            .replace("plugin/plugin@0.1.0", "plugin/message-plugin@0.1.1")
+            .replace("readings = [\"lux\"]", "messages = [\"arrivals\"]");
+        let m = Manifest::parse(&messaging).unwrap();
+        assert!(m.takes_messages());
+        assert_eq!(m.subscriptions.messages, ["arrivals"]);
+        let e = Manifest::parse(&messaging.replace("[\"arrivals\"]", "[]")).unwrap_err();
+        assert!(e.to_string().contains("names the messages it takes"), "{e}");
+        let e = Manifest::parse(&messaging.replace("arrivals", "Bus Times")).unwrap_err();
+        assert!(e.to_string().contains("`Bus Times` is not"), "{e}");
+        let plain = GOOD.replace("readings = [\"lux\"]", "messages = [\"arrivals\"]");
+        let e = Manifest::parse(&plain).unwrap_err();
+        assert!(e.to_string().contains("only a plugin targeting"), "{e}");
     }
 
     const VISION: &str = r#"

@@ -89,10 +89,15 @@ pub fn prepare(
         .instantiate_pre(&component)
         .map_err(|e| load_err(format!("{e:#}")))?;
     let pre = PluginPre::new(instance_pre).map_err(|e| load_err(format!("{e:#}")))?;
-    if manifest.is_vision() && component.get_export_index(None, "on-detections").is_none() {
-        return Err(load_err(
-            "the component targets the vision world but exports no `on-detections`".into(),
-        ));
+    for (declared, world, handler) in [
+        (manifest.is_vision(), "vision", "on-detections"),
+        (manifest.takes_messages(), "message", "on-message"),
+    ] {
+        if declared && component.get_export_index(None, handler).is_none() {
+            return Err(load_err(format!(
+                "the component targets the {world} world but exports no `{handler}`"
+            )));
+        }
     }
     let vision_model = manifest
         .vision_model()

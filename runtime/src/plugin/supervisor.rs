@@ -436,6 +436,8 @@ impl Supervisor {
             .release(&self.identity.id, &reason);
         let safe_level = self.services.devices.lamps().safe_level();
         reports::failsafe(&self.services.uplink, &changes, safe_level, now);
+        // A sign nobody keeps current comes down; the plugin shows it again when it is back.
+        self.services.alarms.withdraw_sign(&self.identity.id);
 
         self.crash_times.push_back(now);
         while self
@@ -475,7 +477,9 @@ impl Supervisor {
     }
 
     /// Delivers one call, restarting the plugin first if its backoff has expired.
-    pub async fn deliver(&mut self, call: Call, now: u64) {
+    /// Returns why the call did not succeed, if it did not; the supervisor has counted
+    /// and reported it already, so most callers need not look.
+    pub async fn deliver(&mut self, call: Call, now: u64) -> Result<(), String> {
         if let PluginHealth::Backoff { until_ms, .. } = self.health {
             if now >= until_ms {
                 self.launch(now, true).await;
@@ -484,17 +488,24 @@ impl Supervisor {
         let span = self.span();
         let Some(instance) = self.instance.as_mut() else {
             self.stats.dropped += 1;
-            return;
+            return Err(format!("the plugin is {}", self.health.name()));
         };
         match instance.call(&call).instrument(span.clone()).await {
-            Ok(Ok(())) => self.stats.calls += 1,
+            Ok(Ok(())) => {
+                self.stats.calls += 1;
+                Ok(())
+            }
             Ok(Err(message)) => {
                 self.stats.calls += 1;
                 self.stats.errors += 1;
                 span.in_scope(|| tracing::warn!(handler = call.name(), "handler error: {message}"));
                 self.stats.last_error = Some(format!("{}: {message}", call.name()));
+                Err(message)
             }
-            Err(e) => self.crashed(&e, call.name(), now),
+            Err(e) => {
+                self.crashed(&e, call.name(), now);
+                Err(format!("the plugin crashed: {}", describe_trap(&e)))
+            }
         }
     }
 

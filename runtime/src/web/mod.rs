@@ -281,10 +281,10 @@ impl PoleSource for PoleView {
             alarms,
             events,
             cameras: state.cameras,
-            display: services.alarms.showing().map(|m| DisplayView {
-                th: m.th,
-                en: m.en,
-                source: "alarm".into(),
+            display: services.alarms.showing().map(|s| DisplayView {
+                th: s.message.th,
+                en: s.message.en,
+                source: s.source,
             }),
             series: self.recent.series_info(),
         }
