@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q --release --target wasm32-wasip2 \
     -p sao-plugin-dimming -p sao-plugin-air-quality -p sao-plugin-elephant -p sao-plugin-accident \
-    -p sao-plugin-signage \
+    -p sao-plugin-passengers -p sao-plugin-signage \
     -p sao-fixture-misbehave \
     -p sao-fixture-vision-probe -p sao-fixture-contract-0-1-0
 
@@ -29,4 +29,5 @@ pack air-quality sao_plugin_air_quality
 pack elephant sao_plugin_elephant --file models/yolox_nano.onnx=../shared/models/yolox_nano.onnx
 pack accident sao_plugin_accident --file models/yolox_nano.onnx=../shared/models/yolox_nano.onnx
 pack signage sao_plugin_signage
-echo "plugins built; demo packages: $dev/plugins/{dimming,air-quality,elephant,accident,signage}-0.1.0.sao"
+pack passengers sao_plugin_passengers --file models/yolox_nano.onnx=../shared/models/yolox_nano.onnx
+echo "plugins built; demo packages: $dev/plugins/{dimming,air-quality,elephant,accident,passengers,signage}-0.1.0.sao"
