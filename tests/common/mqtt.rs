@@ -366,6 +366,13 @@ impl Subscriber {
             .unwrap();
     }
 
+    /// Publishes `payload` at QoS 1, not retained (as a data feed would).
+    pub fn publish(&self, topic: &str, payload: &[u8]) {
+        self.client
+            .publish(topic, rumqttc::QoS::AtLeastOnce, false, payload.to_vec())
+            .unwrap();
+    }
+
     /// Everything received so far.
     pub fn messages(&self) -> Vec<Message> {
         self.messages.lock().unwrap().clone()
