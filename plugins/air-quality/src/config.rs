@@ -86,10 +86,7 @@ pub struct BeaconRule {
 impl Config {
     /// Parses and validates a config document.
     pub fn from_json(json: &str) -> Result<Config, String> {
-        let config: Config =
-            serde_json::from_str(json).map_err(|e| format!("invalid config: {e}"))?;
-        config.validate()?;
-        Ok(config)
+        sao_plugin_sdk::config::parse(json, Config::validate)
     }
 
     /// Checks ranges and that beacon rules name distinct bands of the chosen standard.

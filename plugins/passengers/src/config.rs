@@ -53,10 +53,7 @@ impl Default for Config {
 impl Config {
     /// Parses and validates a config document.
     pub fn from_json(json: &str) -> Result<Config, String> {
-        let config: Config =
-            serde_json::from_str(json).map_err(|e| format!("invalid config: {e}"))?;
-        config.validate()?;
-        Ok(config)
+        sao_plugin_sdk::config::parse(json, Config::validate)
     }
 
     /// Checks ranges and labels; the message names the offending field.

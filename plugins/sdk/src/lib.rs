@@ -9,6 +9,7 @@
 //!   the contract's error variants to messages, and the `wit::export!` macro a plugin
 //!   calls with its type implementing `wit::bindings::Guest`. Vision plugins add the
 //!   `sao-plugin-sdk-vision` crate for their world's bindings.
+//! * [`config`] — a plugin's config parsed from the host's JSON and checked.
 //! * [`checks`] — range checks for configs, with one wording of their messages.
 //! * `testing` (feature `testing`, for plugins' tests) — checks that a plugin's config
 //!   schema and its serde types describe the same document.
@@ -16,6 +17,7 @@
 #![warn(missing_docs)]
 
 pub mod checks;
+pub mod config;
 mod platform;
 #[cfg(feature = "testing")]
 pub mod testing;

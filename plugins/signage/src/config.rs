@@ -214,10 +214,7 @@ impl Default for ArrivalsConfig {
 impl Config {
     /// Parses and validates a config JSON text.
     pub fn from_json(json: &str) -> Result<Config, String> {
-        let config: Config =
-            serde_json::from_str(json).map_err(|e| format!("invalid config: {e}"))?;
-        config.validate()?;
-        Ok(config)
+        sao_plugin_sdk::config::parse(json, Config::validate)
     }
 
     /// Checks every message (ids unique, texts present and not too long, priorities in
