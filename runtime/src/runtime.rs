@@ -810,23 +810,22 @@ impl Runtime {
     /// Applies a new config to plugin `id`.
     pub async fn reconfigure(&mut self, id: &str, config: Value) -> Result<(), String> {
         let now = self.now();
-        let plugin = self
-            .plugins
+        self.installed(id)?.reconfigure(config, now).await
+    }
+
+    /// Installed plugin `id`, or why there is none.
+    fn installed(&mut self, id: &str) -> Result<&mut Supervisor, String> {
+        self.plugins
             .iter_mut()
             .find(|p| p.id() == id)
-            .ok_or_else(|| format!("no plugin `{id}` installed"))?;
-        plugin.reconfigure(config, now).await
+            .ok_or_else(|| format!("no plugin `{id}` installed"))
     }
 
     /// Hands `message` to plugin `id`'s `on-message`; errors when the plugin is not
     /// installed, does not take messages of that name, is not running, or refuses it.
     pub async fn deliver_message(&mut self, id: &str, message: Message) -> Result<(), String> {
         let now = self.now();
-        let plugin = self
-            .plugins
-            .iter_mut()
-            .find(|p| p.id() == id)
-            .ok_or_else(|| format!("no plugin `{id}` installed"))?;
+        let plugin = self.installed(id)?;
         if !plugin
             .manifest()
             .subscriptions
