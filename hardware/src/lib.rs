@@ -12,6 +12,7 @@
 //! * [`air`] — air quality: streaming PMS5003 and SDS011 wire-protocol parsers, the
 //!   particulate sensor driver over a serial line, and range-checked gas sensors.
 //! * [`thermal`] — the box's SoC temperature from a Linux thermal zone.
+//! * [`sign_file`] — a display driven through a JSON file its screen's renderer reads.
 //! * [`sim`] — a deterministic, seeded simulator (sun-driven lux, diurnal temperature,
 //!   dry-season PM2.5 spoken over the sensors' real wire protocols, gases, scheduled
 //!   motion, CSV replay, fault injection).
@@ -28,6 +29,7 @@ pub mod hal;
 pub mod power;
 #[cfg(feature = "rpi")]
 pub mod rpi;
+pub mod sign_file;
 pub mod sim;
 pub mod thermal;
 

@@ -8,7 +8,8 @@
 //! Pi's UART, or an SDS011 on its USB serial adapter) is read through
 //! [`crate::air::open_serial`]. Push buttons on GPIO inputs are the SOS button and the
 //! alarm-acknowledge button, a speaker plays voice clips through
-//! [`crate::audio::ClipPlayer`], and the SoC's thermal zone is the `cpu-temperature`
+//! [`crate::audio::ClipPlayer`], a passenger display is a [`crate::sign_file::SignFile`]
+//! its screen's renderer reads, and the SoC's thermal zone is the `cpu-temperature`
 //! sensor ([`crate::thermal::SysfsThermal`]).
 
 use std::path::PathBuf;
@@ -23,6 +24,7 @@ use crate::air::{open_serial, Protocol};
 use crate::audio::{ClipPlayer, SpeakerSpec};
 use crate::hal::{Bh1750, LatchingInput, PinSwitch, PwmLamp, BH1750_ADDRESS_LOW};
 use crate::power::default_standby_watts;
+use crate::sign_file::SignFile;
 use crate::thermal::{SysfsThermal, DEFAULT_ZONE};
 use crate::{HwError, Pole, TimeSource};
 
@@ -50,6 +52,10 @@ pub struct RpiConfig {
     /// The SoC's thermal zone file (default [`crate::thermal::DEFAULT_ZONE`]).
     #[serde(default)]
     pub thermal_zone: Option<PathBuf>,
+    /// The passenger display, if fitted: the JSON file its renderer reads (see
+    /// [`crate::sign_file`]), e.g. `/run/sao/sign.json`.
+    #[serde(default)]
+    pub display_file: Option<PathBuf>,
     /// A loudspeaker playing recorded voice clips, if fitted.
     #[serde(default)]
     pub speaker: Option<SpeakerSpec>,
@@ -183,6 +189,9 @@ pub fn build_rpi_pole(cfg: &RpiConfig, clock: Arc<dyn TimeSource>) -> Result<Pol
         pole.sensors.push(Box::new(sensor));
     }
 
+    if let Some(path) = &cfg.display_file {
+        pole.display = Some(Box::new(SignFile::new(path)?));
+    }
     if let Some(spec) = &cfg.speaker {
         pole.speaker = Some(Box::new(ClipPlayer::new(spec.clone())?));
     }
