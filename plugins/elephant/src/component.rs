@@ -1,24 +1,15 @@
-//! The wasm component: the exported handlers of world `vision-plugin`, and [`Host`] over
+//! The wasm component: the [`Watch`] as the `vision-plugin` world's handlers, and [`Host`] over
 //! the imported `alarm` interface (the rest of the pole comes from the SDKs'
 //! [`WitPlatform`]).
 
-use std::cell::RefCell;
-
 use sao_plugin_sdk::wit::bindings::sao::plugin::alarm::{self, AlarmRequest as WitRequest};
-use sao_plugin_sdk::wit::bindings::sao::plugin::types::Reading;
-use sao_plugin_sdk::wit::{alarm_request_error, with_state, WitPlatform};
-use sao_plugin_sdk_vision::bindings::sao::plugin::vision;
-use sao_plugin_sdk_vision::bindings::Guest;
+use sao_plugin_sdk::wit::{alarm_request_error, WitPlatform};
+use sao_plugin_sdk_vision::VisionPlugin;
 
 use crate::config::Config;
 use crate::detections::{Detection, Frame};
 use crate::host::{AlarmLevel, AlarmRequest, Host};
 use crate::watch::Watch;
-
-thread_local! {
-    /// The plugin's one watch, built by `init`.
-    static WATCH: RefCell<Option<Watch>> = const { RefCell::new(None) };
-}
 
 fn wit_request(r: &AlarmRequest) -> WitRequest {
     WitRequest {
@@ -56,49 +47,29 @@ impl Host for WitPlatform {
     }
 }
 
-/// Runs `f` on the watch, or fails if `init` has not built one.
-fn with_watch(
-    f: impl FnOnce(&mut Watch, &mut WitPlatform) -> Result<(), String>,
-) -> Result<(), String> {
-    with_state(&WATCH, f)
-}
-
-/// The exported handlers.
-struct Component;
-
-impl Guest for Component {
+impl VisionPlugin for Watch {
     /// Builds the watch, adopting an incident whose alarm still sounds.
-    fn init(config: String) -> Result<(), String> {
-        let watch = Watch::new(Config::from_json(&config)?, &mut WitPlatform)?;
-        WATCH.set(Some(watch));
-        Ok(())
+    fn init(config: &str, pole: &mut WitPlatform) -> Result<Self, String> {
+        Watch::new(Config::from_json(config)?, pole)
     }
 
-    fn on_config(config: String) -> Result<(), String> {
-        let config = Config::from_json(&config)?;
-        with_watch(|w, _| w.set_config(config))
-    }
-
-    fn on_reading(_reading: Reading) -> Result<(), String> {
-        Ok(())
+    fn on_config(&mut self, config: &str) -> Result<(), String> {
+        self.set_config(Config::from_json(config)?)
     }
 
     /// Ends a quiet incident even when no camera frame arrives.
-    fn on_tick(now: u64) -> Result<(), String> {
-        with_watch(|w, host| {
-            w.on_tick(now, host);
-            Ok(())
-        })
+    fn on_tick(&mut self, now_ms: u64, pole: &mut WitPlatform) {
+        Watch::on_tick(self, now_ms, pole);
     }
 
     fn on_detections(
-        frame: vision::FrameInfo,
-        found: Vec<vision::Detection>,
+        &mut self,
+        frame: &Frame,
+        found: &[Detection],
+        pole: &mut WitPlatform,
     ) -> Result<(), String> {
-        let frame = Frame::from(frame);
-        let found: Vec<Detection> = found.into_iter().map(Detection::from).collect();
-        with_watch(|w, host| w.on_detections(&frame, &found, host))
+        Watch::on_detections(self, frame, found, pole)
     }
 }
 
-sao_plugin_sdk_vision::export!(Component);
+sao_plugin_sdk_vision::export_vision_plugin!(Watch);
