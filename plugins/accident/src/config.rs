@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 
 use sao_coco::COCO_CLASSES;
-use sao_plugin_sdk::checks::{at_most, fraction, positive};
+use sao_plugin_sdk::checks::{self, at_most, fraction, positive};
 use sao_plugin_sdk_vision::Polygon;
 use serde::{Deserialize, Serialize};
 
@@ -333,18 +333,7 @@ impl Config {
 
 impl Zone {
     fn validate(&self, field: &str) -> Result<(), String> {
-        let valid_name = !self.name.is_empty()
-            && self.name.len() <= 64
-            && self
-                .name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !valid_name {
-            return Err(format!(
-                "{field}.name: `{}` must be 1-64 characters of a-z, 0-9 and '-'",
-                self.name
-            ));
-        }
+        checks::name(&format!("{field}.name"), &self.name)?;
         self.polygon.validate(&format!("{field}.polygon"))?;
         match (self.kind, self.direction) {
             (ZoneKind::Lane, None) => {

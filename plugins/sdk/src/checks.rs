@@ -29,6 +29,23 @@ pub fn at_most(field: &str, value: f64, max: f64) -> Result<(), String> {
     }
 }
 
+/// `value` is a name as the pole uses them in ids and topic segments: 1–64 characters of
+/// `a-z`, `0-9` and `-`.
+pub fn name(field: &str, value: &str) -> Result<(), String> {
+    let valid = !value.is_empty()
+        && value.len() <= 64
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "{field}: `{value}` must be 1-64 characters of a-z, 0-9 and '-'"
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,6 +64,13 @@ mod tests {
         );
         assert!(positive("p", f64::INFINITY).is_err());
         assert!(positive("p", f64::NAN).is_err());
+        assert_eq!(name("n", "lane-1"), Ok(()));
+        assert_eq!(
+            name("zones[0].name", "Lane 1"),
+            Err("zones[0].name: `Lane 1` must be 1-64 characters of a-z, 0-9 and '-'".into())
+        );
+        assert!(name("n", "").is_err());
+        assert!(name("n", &"a".repeat(65)).is_err());
         assert_eq!(at_most("m", 20.0, 20.0), Ok(()));
         assert_eq!(
             at_most("m", 30.0, 20.0),

@@ -80,18 +80,7 @@ impl Message {
     }
 
     fn validate(&self, field: &str) -> Result<(), String> {
-        let name_ok = !self.id.is_empty()
-            && self.id.len() <= 64
-            && self
-                .id
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !name_ok {
-            return Err(format!(
-                "{field}.id: `{}` is not 1-64 characters of a-z, 0-9 and '-'",
-                self.id
-            ));
-        }
+        checks::name(&format!("{field}.id"), &self.id)?;
         if self.th.trim().is_empty() && self.en.trim().is_empty() {
             return Err(format!("{field}: needs a Thai or an English text"));
         }
