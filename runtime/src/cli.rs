@@ -20,6 +20,7 @@ use crate::plugin::manifest::Manifest;
 use crate::plugin::package::{Package, MANIFEST_FILE};
 use crate::plugin::signing::{self, TrustStore};
 use crate::runtime::Runtime;
+use crate::service::ServiceManager;
 use crate::sim::{ScenarioFile, SimOptions};
 use crate::uplink::Inbox;
 use crate::web::PageServer;
@@ -328,6 +329,7 @@ fn run_pole(path: &Path) -> anyhow::Result<()> {
         // during start-up or mid-step is kept until the loop sees it.
         let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
         let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+        let mut service = ServiceManager::from_env();
         let uplink_config = config.uplink.clone();
         let control_config = config.control.clone();
         let mut runtime =
@@ -362,6 +364,12 @@ fn run_pole(path: &Path) -> anyhow::Result<()> {
         } else {
             None
         };
+        service.ready(&format!(
+            "pole {}: plugins {} installed, {} refused",
+            runtime.config().pole.id,
+            runtime.plugins().len(),
+            runtime.rejected().len()
+        ));
         let mut next_step = tokio::time::Instant::now();
         let mut cameras = runtime.take_vision_events();
         loop {
@@ -375,6 +383,7 @@ fn run_pole(path: &Path) -> anyhow::Result<()> {
                     runtime.step().await;
                     // Health windows and download timeouts run on the pole's clock.
                     controller.advance(&mut runtime).await;
+                    service.alive();
                     // Read each time: operators may change the interval remotely.
                     let poll = runtime.config().timing.poll_interval_ms;
                     next_step = (next_step + std::time::Duration::from_millis(poll))
@@ -391,6 +400,7 @@ fn run_pole(path: &Path) -> anyhow::Result<()> {
             }
         }
         tracing::info!("shutting down");
+        service.stopping();
         if let Some(page) = page {
             page.stop().await;
         }

@@ -35,6 +35,7 @@ pub mod records;
 pub mod reports;
 pub mod runtime;
 pub mod scaffold;
+pub mod service;
 pub mod sim;
 pub mod sos;
 pub mod storage;

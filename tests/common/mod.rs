@@ -416,6 +416,11 @@ impl PoleProcess {
 
     /// Like [`PoleProcess::start`] in directory `dir`.
     pub fn start_in(dir: &Path, config: &str) -> Self {
+        Self::start_with_env(dir, config, &[])
+    }
+
+    /// Like [`PoleProcess::start_in`], with extra environment variables (`env`).
+    pub fn start_with_env(dir: &Path, config: &str, env: &[(&str, &str)]) -> Self {
         std::fs::write(dir.join("pole.toml"), config).unwrap();
         let log = dir.join("sao.log");
         let file = std::fs::OpenOptions::new()
@@ -425,6 +430,7 @@ impl PoleProcess {
             .unwrap();
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_sao-e2e-host"))
             .args(["--log-format", "json", "run", "--config", "pole.toml"])
+            .envs(env.iter().copied())
             .current_dir(dir)
             .stdout(std::process::Stdio::null())
             .stderr(file)
