@@ -109,9 +109,11 @@ fn a_night_of_adaptive_lighting_with_motion_and_an_energy_report() {
     all(sunrise + 3 * MIN, local(11, 59), 0.0);
 
     // The lamp was never left to the fail-safe during the night.
-    assert!(on_topic(&records, "/evt/sao/lighting-failsafe")
-        .iter()
-        .all(|r| r["payload"]["state"] == "cleared"));
+    let failsafe = on_topic(&records, "/evt/sao/lighting-failsafe");
+    assert!(
+        failsafe.iter().all(|r| r["payload"]["state"] == "cleared"),
+        "{failsafe:#?}"
+    );
 
     // One energy report, at the end of the night.
     let reports = on_topic(&records, "/tele/dimming/energy-daily");

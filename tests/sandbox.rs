@@ -133,6 +133,42 @@ fn loop_hog_and_trap_are_contained_while_a_healthy_plugin_keeps_its_cadence() {
 }
 
 #[test]
+fn a_slower_box_scales_every_cpu_deadline_and_a_bad_scale_is_refused() {
+    let bench = Bench::new();
+    fixture_as(&bench, "looper");
+    // The fixture declares a 50 ms deadline; a box three times slower allows 150 ms. The
+    // setting wins over SAO_DEADLINE_SCALE, which the emulated aarch64 run sets.
+    let scenario = |scale: &str| {
+        pole_header("2026-11-21T20:00:00+07:00", 0.05, 10)
+            + &format!("\n[timing]\ndeadline-scale = {scale}\n")
+            + &plugin_block("looper", r#"{ mode = "loop" }"#)
+    };
+    let (_, records) = bench.simulate(&scenario("3"));
+    let crash = plugin_events(&records, "looper")
+        .into_iter()
+        .find(|e| e["payload"]["details"]["state"] == "backoff")
+        .expect("the looper is cut off");
+    assert!(
+        crash["payload"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("call exceeded its CPU deadline of 150ms;"),
+        "{crash:#}"
+    );
+
+    std::fs::write(bench.path("bad.toml"), scenario("0.5")).unwrap();
+    let err = sao_runtime::sim::ScenarioFile::load(&bench.path("bad.toml"))
+        .expect_err("a scale below 1 is refused")
+        .to_string();
+    assert!(
+        err.contains(
+            "timing.deadline-scale (or SAO_DEADLINE_SCALE) must be a number from 1 to 100, got 0.5"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
 fn ungranted_and_undeclared_capabilities_are_refused_at_install_by_name() {
     let bench = Bench::new();
     fixture_as(&bench, "greedy");

@@ -128,6 +128,12 @@ pub struct Timing {
     /// How often the host publishes lamp health telemetry, in seconds.
     #[serde(default = "Timing::default_health_s")]
     pub health_interval_s: u64,
+    /// What every plugin's CPU deadline is multiplied by. Vendors declare deadlines for
+    /// the reference box, a Raspberry Pi 4; a slower box raises this (1 to 100). Default:
+    /// `SAO_DEADLINE_SCALE` from the environment (a box class's unit file, or emulation,
+    /// where `.ci/test-aarch64` sets it), else 1.
+    #[serde(default = "Timing::default_deadline_scale")]
+    pub deadline_scale: f64,
 }
 
 impl Timing {
@@ -137,6 +143,11 @@ impl Timing {
     fn default_health_s() -> u64 {
         300
     }
+    /// `SAO_DEADLINE_SCALE`, else 1; not a number is NaN, which validation refuses.
+    fn default_deadline_scale() -> f64 {
+        std::env::var("SAO_DEADLINE_SCALE")
+            .map_or(1.0, |text| text.trim().parse().unwrap_or(f64::NAN))
+    }
 }
 
 impl Default for Timing {
@@ -144,6 +155,7 @@ impl Default for Timing {
         Self {
             poll_interval_ms: Self::default_poll_ms(),
             health_interval_s: Self::default_health_s(),
+            deadline_scale: Self::default_deadline_scale(),
         }
     }
 }
@@ -285,6 +297,12 @@ impl RuntimeSettings {
         }
         if self.timing.health_interval_s == 0 {
             return Err("timing.health-interval-s must be at least 1".into());
+        }
+        let scale = self.timing.deadline_scale;
+        if !(1.0..=100.0).contains(&scale) {
+            return Err(format!(
+                "timing.deadline-scale (or SAO_DEADLINE_SCALE) must be a number from 1 to 100, got {scale}"
+            ));
         }
         if self.restart.initial_backoff_ms > self.restart.max_backoff_ms {
             return Err("restart.initial-backoff-ms exceeds restart.max-backoff-ms".into());

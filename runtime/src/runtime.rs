@@ -285,6 +285,7 @@ impl Runtime {
             pre: prepared.pre,
             services: self.services.clone(),
             policy: self.config.restart,
+            deadline_scale: self.config.timing.deadline_scale,
             validator: prepared.validator,
             configs,
             telemetry_per_minute: spec.telemetry_per_minute,

@@ -180,6 +180,9 @@ impl ScenarioFile {
             .with_context(|| format!("scenario {} is invalid", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         file.pole.resolve_paths(base);
+        file.pole
+            .validate()
+            .map_err(|e| anyhow::anyhow!("scenario {} is invalid: {e}", path.display()))?;
         for csv in &mut file.scenario.csv {
             if csv.path.is_relative() {
                 csv.path = base.join(&csv.path);

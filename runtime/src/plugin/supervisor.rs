@@ -173,6 +173,8 @@ pub struct SupervisorParts {
     pub services: Arc<Services>,
     /// Restart policy.
     pub policy: RestartPolicy,
+    /// What the manifest's CPU deadline is multiplied by (`timing.deadline-scale`).
+    pub deadline_scale: f64,
     /// Validator of the package's config schema.
     pub validator: jsonschema::Validator,
     /// Where the last good config of each plugin is persisted.
@@ -227,7 +229,8 @@ impl Supervisor {
         };
         let limits = InstanceLimits {
             memory_bytes: m.limits.memory_mib as usize * 1024 * 1024,
-            call_deadline: Duration::from_millis(m.limits.call_deadline_ms.into()),
+            call_deadline: Duration::from_millis(m.limits.call_deadline_ms.into())
+                .mul_f64(parts.deadline_scale),
             telemetry: Arc::new(TelemetryQuota::new(parts.telemetry_per_minute)),
         };
         Self {
