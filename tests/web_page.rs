@@ -202,10 +202,14 @@ faults = [
     })
     .await;
     assert_eq!(status, "red");
-    let lamp = text(&client, "[data-testid=\"finding-lamp:main\"]")
-        .await
-        .unwrap();
-    assert!(lamp.contains("0.0 W"), "{lamp}");
+    // The dark lamp shows first as amber (at the fail-safe level until the plugin
+    // takes it), then red once two checks in a row find it drawing nothing.
+    eventually("the dark lamp reported drawing 0.0 W", async || {
+        text(&client, "[data-testid=\"finding-lamp:main\"]")
+            .await
+            .filter(|t| t.contains("0.0 W"))
+    })
+    .await;
 
     // A live value changes in place.
     let first = eventually("the noise reading", async || {
