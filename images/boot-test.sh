@@ -13,20 +13,12 @@
 # build), so it is its own command; the README says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-sudo_if_needed() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 image=${1:-}
 if [ -z "$image" ]; then
     image=target/images/sao-pole-arm64.img
     bash images/build-image.sh "$image"
 fi
-missing=()
-for pkg in qemu-system-arm qemu-efi-aarch64 mosquitto mosquitto-clients mtools; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    sudo_if_needed apt-get update -qq
-    sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
-fi
+bash .ci/apt-install qemu-system-arm qemu-efi-aarch64 mosquitto mosquitto-clients mtools
 
 work=$(mktemp -d)
 pids=()

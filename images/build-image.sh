@@ -26,14 +26,7 @@ sudo_if_needed() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # Host tools: .ci/setup's cross toolchain, qemu-user and plugins, plus the filesystem tools
 # that assemble the image without mounting anything.
 bash .ci/setup
-missing=()
-for pkg in dosfstools mtools fdisk e2fsprogs; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    sudo_if_needed apt-get update -qq
-    sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
-fi
+bash .ci/apt-install dosfstools mtools fdisk e2fsprogs
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}
 
 # The Debian layer (cached until its recipe changes), unpacked to add sao to.
