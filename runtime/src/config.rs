@@ -131,7 +131,9 @@ pub struct Timing {
     /// What every plugin's CPU deadline is multiplied by. Vendors declare deadlines for
     /// the reference box, a Raspberry Pi 4; a slower box raises this (1 to 100). Default:
     /// `SAO_DEADLINE_SCALE` from the environment (a box class's unit file, or emulation,
-    /// where `.ci/test-aarch64` sets it), else 1.
+    /// where `.ci/test-aarch64` sets it), else 1. The environment is read wherever
+    /// settings are parsed, remote ones (`cfg/sao/desired`) too, so an operator's
+    /// `[timing]` that leaves the scale out keeps the box's own.
     #[serde(default = "Timing::default_deadline_scale")]
     pub deadline_scale: f64,
 }
