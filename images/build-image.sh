@@ -77,7 +77,7 @@ sudo_if_needed cp "$rootfs/boot/vmlinuz-$version" "$boot/vmlinuz"
 sudo_if_needed cp "$rootfs/boot/initrd.img-$version" "$boot/initrd.img"
 sudo_if_needed cp images/boot/grub.cfg "$rootfs/tmp/grub.cfg"
 sudo_if_needed chroot "$rootfs" grub-mkstandalone --format=arm64-efi \
-    --output=/tmp/BOOTAA64.EFI --modules="part_msdos fat ext2 search_label linux gzio" \
+    --output=/tmp/BOOTAA64.EFI --modules="part_msdos fat ext2 search_label test configfile linux gzio" \
     "boot/grub/grub.cfg=/tmp/grub.cfg"
 sudo_if_needed mv "$rootfs/tmp/BOOTAA64.EFI" "$boot/EFI/BOOT/BOOTAA64.EFI"
 sudo_if_needed rm -f "$rootfs/tmp/grub.cfg"
