@@ -15,9 +15,11 @@ sudo_if_needed() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 mirror=${SAO_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}
 
+# e2fsprogs and dosfstools check the filesystems at boot (poles lose power); zstd is the
+# initramfs compression initramfs-tools asks for.
 packages=(
-    systemd-sysv systemd-resolved systemd-timesyncd udev kmod dbus
-    linux-image-arm64 initramfs-tools raspi-firmware grub-efi-arm64-bin
+    systemd-sysv systemd-resolved systemd-timesyncd udev kmod dbus e2fsprogs dosfstools
+    linux-image-arm64 initramfs-tools zstd raspi-firmware grub-efi-arm64-bin
     ca-certificates iproute2 less
     libopencv-core406 libopencv-imgproc406 libopencv-imgcodecs406 libopencv-videoio406
     libopencv-video406 gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav
