@@ -27,7 +27,7 @@ work=$(mktemp -d)
 # What the run leaves to read afterwards: the serial console, the pole's status messages
 # and the broker's log.
 logs=target/images/boot-test
-rm -rf "$logs" && mkdir -p "$logs"
+rm -rf "$logs" && mkdir -p "$logs" && touch "$logs/console.log"
 pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
