@@ -43,7 +43,7 @@ recipe=$(printf '%s\n' "${packages[@]}" "${hooks[@]}" "$mirror" | sha256sum | cu
 tarball=target/images/base-rootfs-$recipe.tar
 if [ ! -f "$tarball" ]; then
     bash images/sysroot.sh >/dev/null   # binfmt_misc set up for arm64
-    echo "base-rootfs: building the Debian arm64 layer (15 minutes or more)" >&2
+    echo "base-rootfs: building the Debian arm64 layer (about half an hour on 2 cores)" >&2
     mkdir -p target/images
     sudo_if_needed mmdebstrap --arch=arm64 --variant=apt --format=tar \
         --components=main,non-free-firmware \

@@ -9,8 +9,8 @@
 # The image is provisioned as a technician does, by writing `sao/pole.toml` to a copy's
 # boot partition: this pole's id, the host's broker (10.0.2.2 from inside qemu's user
 # network) and simulated hardware (the virt machine has no Pi GPIO or PWM). Too slow for
-# CI's 90 minutes together with the rest (the image alone takes a quarter of an hour to
-# build), so it is its own command; the README says so.
+# CI's 90 minutes together with the rest (on 2 cores the image's Debian layer alone takes
+# about half an hour to build), so it is its own command; the README says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 image=${1:-}
